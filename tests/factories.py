@@ -1,0 +1,63 @@
+"""factory_boy factories for the project's models: one per model, used by every test."""
+
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+
+from eduai.courses.models import Course, Enrollment
+from grading.models import Assignment, Submission
+from tutoring.models import Material
+
+
+class UserFactory(factory.django.DjangoModelFactory[Any]):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+
+
+class CourseFactory(factory.django.DjangoModelFactory[Course]):
+    class Meta:
+        model = Course
+
+    title = factory.Sequence(lambda n: f"Course {n}")
+    label = factory.Sequence(lambda n: f"C{n:03d}")
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory[Enrollment]):
+    class Meta:
+        model = Enrollment
+
+    course = factory.SubFactory(CourseFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Enrollment.Role.LEARNER
+
+
+class MaterialFactory(factory.django.DjangoModelFactory[Material]):
+    class Meta:
+        model = Material
+
+    course = factory.SubFactory(CourseFactory)
+    title = factory.Sequence(lambda n: f"Chapter {n}")
+    text = "Cells are the basic unit of life."
+
+
+class AssignmentFactory(factory.django.DjangoModelFactory[Assignment]):
+    class Meta:
+        model = Assignment
+
+    course = factory.SubFactory(CourseFactory)
+    title = factory.Sequence(lambda n: f"Assignment {n}")
+    prompt = "What is a cell?"
+    reference_answers = ["The basic structural unit of living things."]
+
+
+class SubmissionFactory(factory.django.DjangoModelFactory[Submission]):
+    class Meta:
+        model = Submission
+
+    assignment = factory.SubFactory(AssignmentFactory)
+    student = factory.SubFactory(UserFactory)
+    text = "A cell is the smallest unit of life."
