@@ -53,6 +53,8 @@ RETRY_TRANSIENT: dict[str, Any] = {
 TASK_ROUTES: dict[str, Queue] = {
     "eduai.operations.tasks.send_heartbeats": Queue.DEFAULT,
     "eduai.operations.tasks.record_heartbeat": Queue.DEFAULT,
+    "eduai.ml.tasks.embed_texts": Queue.INFERENCE,
+    "eduai.ml.tasks.generate_text": Queue.INFERENCE,
 }
 
 app = Celery("eduai")
@@ -64,6 +66,8 @@ app.conf.update(
     task_routes={name: {"queue": queue.value} for name, queue in TASK_ROUTES.items()},
     # Long model tasks: a worker takes one message at a time so others are not held behind it.
     worker_prefetch_multiplier=1,
+    # Each worker process loads and warms up its models before it reports up (eduai/ml/tasks.py).
+    worker_proc_alive_timeout=300,
     task_track_started=True,
     broker_connection_retry_on_startup=True,
     # Every periodic task, in one place.

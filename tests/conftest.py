@@ -77,7 +77,7 @@ def celery_worker_process(
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=_worker_environment(), stdout=output, stderr=subprocess.STDOUT
         )
-    _wait_until_ready(process, log, timeout=90)
+    _wait_until_ready(process, log, timeout=300)
     yield process
     process.terminate()
     try:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "lti_tool",
     "eduai.courses",
     "eduai.operations",
+    "eduai.ml",
     "grading",
     "tutoring",
     "analytics",
@@ -187,6 +188,8 @@ EDUAI_GENERATOR_MODEL = env_str(
 )
 EDUAI_ENCODER_MODEL = env_str("EDUAI_ENCODER_MODEL", str(_minilm / "model") if _minilm else "")
 EDUAI_MODEL_CACHE_DIR = VAR_DIR / "models"
+# auto: CUDA, then Apple MPS, then CPU. Or name one: cpu, cuda, cuda:1, mps.
+EDUAI_DEVICE = env_str("EDUAI_DEVICE", "auto")
 
 # --- Internationalisation, static files ----------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -1,0 +1,82 @@
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .bundled import prepared_model_directory
+from .models import ModelVersion
+from .selectors import model_version_production
+from .storage import sha256_of
+
+logger = logging.getLogger(__name__)
+
+
+def model_version_register(
+    *,
+    task: str,
+    name: str,
+    base_model: str,
+    weights_path: Path,
+    scope: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> ModelVersion:
+    """Record a new candidate version; its checksum is taken now and verified on every load."""
+    return ModelVersion.objects.create(
+        task=task,
+        scope=scope,
+        name=name,
+        base_model=base_model,
+        weights_path=str(weights_path),
+        sha256=sha256_of(weights_path),
+        metrics=metrics or {},
+    )
+
+
+@transaction.atomic
+def model_version_promote(*, version: ModelVersion) -> ModelVersion:
+    """Make ``version`` the one production version of its task and scope; retire the previous."""
+    current = ModelVersion.objects.select_for_update().filter(
+        task=version.task, scope=version.scope, status=ModelVersion.Status.PRODUCTION
+    )
+    current.exclude(pk=version.pk).update(status=ModelVersion.Status.RETIRED)
+    version.status = ModelVersion.Status.PRODUCTION
+    version.promoted_at = timezone.now()
+    version.save(update_fields=["status", "promoted_at"])
+    return version
+
+
+_BUNDLED: dict[str, str] = {
+    ModelVersion.Task.GENERATION: "EDUAI_GENERATOR_MODEL",
+    ModelVersion.Task.EMBEDDING: "EDUAI_ENCODER_MODEL",
+}
+
+
+def bundled_models_ensure() -> list[ModelVersion]:
+    """Give each site-wide task a production version from its configured model, if it has none."""
+    return [bundled_model_ensure(task=task) for task in _BUNDLED]
+
+
+def bundled_model_ensure(*, task: str) -> ModelVersion:
+    version = model_version_production(task=task)
+    if version is None:
+        version = _bundled_register(task=task, configured=getattr(settings, _BUNDLED[task]))
+    return version
+
+
+def _bundled_register(*, task: str, configured: str) -> ModelVersion:
+    directory = prepared_model_directory(configured, settings.EDUAI_MODEL_CACHE_DIR)
+    try:
+        with transaction.atomic():
+            version = model_version_register(
+                task=task, name=directory.name, base_model=Path(configured).name, weights_path=directory
+            )
+            return model_version_promote(version=version)
+    except IntegrityError:
+        # Another worker process registered it at the same moment: use theirs.
+        existing = model_version_production(task=task)
+        if existing is None:
+            raise
+        return existing

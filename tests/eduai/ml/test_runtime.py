@@ -1,0 +1,100 @@
+"""The bundled models, loaded offline through the runtime, give real outputs."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from eduai.ml import runtime
+from eduai.ml.generator import GenerationRequest
+from eduai.ml.models import ModelVersion
+from eduai.ml.services import model_version_promote, model_version_register
+
+pytestmark = pytest.mark.django_db
+
+PASSAGE = "Chlorophyll, the green pigment in chloroplasts, absorbs red and blue light."
+
+
+def _grounded_question() -> GenerationRequest:
+    return GenerationRequest(
+        messages=[
+            {"role": "system", "content": f"Answer from this passage only. Passage: {PASSAGE}"},
+            {"role": "user", "content": "Which pigment absorbs light in plants?"},
+        ],
+        max_new_tokens=40,
+    )
+
+
+def test_encoder_ranks_a_paraphrase_above_an_unrelated_sentence():
+    vectors = runtime.encoder().embed(
+        [
+            "How do plants turn sunlight into food?",
+            "Plants use light energy to make sugar from carbon dioxide and water.",
+            "The stock market fell sharply on Tuesday.",
+        ]
+    )
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    paraphrase, unrelated = vectors[1] @ vectors[0], vectors[2] @ vectors[0]
+    assert paraphrase > unrelated + 0.2
+
+
+def test_encoder_batches_give_the_same_vectors_as_one_at_a_time():
+    texts = ["short", "a much longer sentence about the Calvin cycle in the stroma", "medium length text"]
+    batched = runtime.encoder().embed(texts, batch_size=3)
+    single = np.vstack([runtime.encoder().embed([text]) for text in texts])
+    assert np.allclose(batched, single, atol=1e-4)
+
+
+def test_generator_answers_from_its_grounding_passage():
+    result = runtime.generator().generate([_grounded_question()])[0]
+    assert "chlorophyll" in result.text.lower()
+    assert 0 < result.completion_tokens <= 40
+    assert result.prompt_tokens > 20
+
+
+def test_streaming_yields_the_same_answer_in_pieces():
+    pieces = list(runtime.generator().stream(_grounded_question()))
+    assert len(pieces) > 3
+    assert "".join(pieces).strip() == runtime.generator().generate([_grounded_question()])[0].text
+
+
+def test_batched_generation_matches_single_requests():
+    other = GenerationRequest(
+        messages=[{"role": "user", "content": "Name a primary colour."}], max_new_tokens=12
+    )
+    batched = runtime.generator().generate([_grounded_question(), other])
+    assert batched[0].text == runtime.generator().generate([_grounded_question()])[0].text
+    assert batched[1].completion_tokens <= 12
+
+
+def test_a_corrupt_new_version_keeps_the_previous_one_serving(tmp_path, caplog):
+    serving = runtime.encoder()
+    broken = tmp_path / "broken-encoder"
+    broken.mkdir()
+    (broken / "model.safetensors").write_bytes(b"original")
+    version = model_version_register(
+        task=ModelVersion.Task.EMBEDDING, name="broken", base_model="minilm", weights_path=broken
+    )
+    (broken / "model.safetensors").write_bytes(b"flipped bits")
+    model_version_promote(version=version)
+    with caplog.at_level(logging.ERROR, logger="eduai.ml.runtime"):
+        assert runtime.encoder() is serving
+    assert "corrupt" in caplog.text
+
+
+def test_a_scope_without_any_loadable_version_is_a_clear_error(tmp_path):
+    version = model_version_register(
+        task=ModelVersion.Task.GENERATION,
+        scope="assignment:9",
+        name="x",
+        base_model="y",
+        weights_path=tmp_path,
+    )
+    version.weights_path = str(tmp_path / "deleted")
+    version.save()
+    model_version_promote(version=version)
+    with pytest.raises(runtime.ModelUnavailableError, match="does not exist"):
+        runtime.generator(scope="assignment:9")
+    with pytest.raises(runtime.ModelUnavailableError, match="No production"):
+        runtime.generator(scope="assignment:10")
