@@ -31,9 +31,11 @@ run: $(VENV)/.base-installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
 	@echo "eduai: http://$(HOST):$(PORT)/admin/ (admin), /api/docs/ (API), /readyz (readiness)"
-	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/celery -A eduai worker --beat --queues default,inference,training \
-			--concurrency 1 --loglevel INFO & worker=$$!; \
+	@trap 'kill $$cpu $$inference 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/celery -A eduai worker --beat --queues default,training --concurrency 1 \
+			--hostname cpu@%h --loglevel INFO & cpu=$$!; \
+		$(BIN)/celery -A eduai worker --queues inference --pool threads --concurrency 4 \
+			--hostname inference@%h --loglevel INFO & inference=$$!; \
 		$(MANAGE) runserver --noreload $(HOST):$(PORT)
 
 lint: $(VENV)/.dev-installed

@@ -1,9 +1,9 @@
-"""The Celery application: queues, task policy and the beat schedule, each declared once here.
+"""The Celery application: queues, task routes, task policy and the beat schedule, declared once.
 
-Workers:
-  CPU worker (light tasks):        celery -A eduai worker -Q default
-  GPU worker (one per GPU):        CUDA_VISIBLE_DEVICES=0 celery -A eduai worker -Q inference,training -c 1
-  Embedded trial (one process):    celery -A eduai worker -B -Q default,inference,training
+Workers (README, "Production"):
+  CPU worker, light tasks:    celery -A eduai worker -Q default
+  inference, one per GPU:     CUDA_VISIBLE_DEVICES=0 celery -A eduai worker -Q inference --pool threads -c 8
+  training, one per GPU:      CUDA_VISIBLE_DEVICES=0 celery -A eduai worker -Q training -c 1
 """
 
 import os
@@ -55,6 +55,10 @@ TASK_ROUTES: dict[str, Queue] = {
     "eduai.operations.tasks.record_heartbeat": Queue.DEFAULT,
     "eduai.ml.tasks.embed_texts": Queue.INFERENCE,
     "eduai.ml.tasks.generate_text": Queue.INFERENCE,
+    "eduai.lti.tasks.score_passback_send": Queue.DEFAULT,
+    "eduai.lti.tasks.score_passback_requeue": Queue.DEFAULT,
+    "eduai.lti.tasks.roster_sync_course": Queue.DEFAULT,
+    "eduai.lti.tasks.roster_sync_all": Queue.DEFAULT,
 }
 
 app = Celery("eduai")
@@ -76,6 +80,18 @@ app.conf.update(
             "task": "eduai.operations.tasks.send_heartbeats",
             "schedule": timedelta(minutes=1),
             "options": {"expires": 55},
+        },
+        # Scores the LMS has not acknowledged yet (it was down, or the retries ran out).
+        "lti-score-passback-requeue": {
+            "task": "eduai.lti.tasks.score_passback_requeue",
+            "schedule": timedelta(minutes=5),
+            "options": {"expires": 240},
+        },
+        # Roster changes in the LMS (enrolments, drops) reach eduai at least daily.
+        "lti-roster-sync-all": {
+            "task": "eduai.lti.tasks.roster_sync_all",
+            "schedule": timedelta(hours=24),
+            "options": {"expires": 3600},
         },
     },
 )

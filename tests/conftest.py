@@ -55,32 +55,37 @@ def _wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: floa
     raise RuntimeError(f"Celery worker not ready after {timeout} s:\n{log.read_text()}")
 
 
+def _start_worker(name: str, options: list[str], log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "celery", "-A", "eduai", "worker", *options, "--loglevel", "INFO"]
+    command += ["--without-mingle", "--without-gossip", "-n", f"test-{name}-{uuid.uuid4().hex[:8]}@%h"]
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=_worker_environment(), stdout=output, stderr=subprocess.STDOUT
+        )
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(
     django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker on every queue, talking to the test PostgreSQL database and Redis."""
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Real workers as in production, on the test PostgreSQL database and Redis: a prefork worker
+    for the default and training queues, and a threads-pool worker for the inference queue."""
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # leftovers of an earlier run
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
-    command = [sys.executable, "-m", "celery", "-A", "eduai", "worker", "-Q", "default,inference,training"]
-    command += [
-        "-c",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--without-mingle",
-        "--without-gossip",
-        "-n",
-        f"test-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=_worker_environment(), stdout=output, stderr=subprocess.STDOUT
-        )
-    _wait_until_ready(process, log, timeout=300)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    logs = tmp_path_factory.mktemp("celery")
+    workers = {
+        "cpu": ["-Q", "default,training", "-c", "1"],
+        "inference": ["-Q", "inference", "--pool", "threads", "-c", "4"],
+    }
+    processes = {
+        name: _start_worker(name, options, logs / f"{name}.log") for name, options in workers.items()
+    }
+    for name, process in processes.items():
+        _wait_until_ready(process, logs / f"{name}.log", timeout=300)
+    yield list(processes.values())
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from eduai.courses.models import Course, Enrollment
+from eduai.lti.models import ScorePassback
 from grading.models import Assignment, Submission
 from tutoring.models import Material
 
@@ -61,3 +62,13 @@ class SubmissionFactory(factory.django.DjangoModelFactory[Submission]):
     assignment = factory.SubFactory(AssignmentFactory)
     student = factory.SubFactory(UserFactory)
     text = "A cell is the smallest unit of life."
+
+
+class ScorePassbackFactory(factory.django.DjangoModelFactory[ScorePassback]):
+    class Meta:
+        model = ScorePassback
+
+    assignment = factory.SubFactory(AssignmentFactory)
+    student = factory.SubFactory(UserFactory)
+    score_given = 7
+    score_maximum = factory.SelfAttribute("assignment.max_score")

@@ -15,7 +15,9 @@ from .storage import atomic_directory, sha256_of
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the saved config no longer carries the GGUF quantization_config (it made transformers treat
+# the float32 safetensors as packed GGUF weights).
+FORMAT_VERSION = 2
 FORMAT_FILE = "eduai-model.json"
 
 
@@ -41,7 +43,11 @@ def gguf_converted(gguf_file: Path, target: Path) -> Path:
 
     tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
-    plain = AutoModelForCausalLM.from_config(loaded.config)  # type: ignore[no-untyped-call]
+    config = loaded.config
+    # The GGUF loader records its quantizer in the config; the plain model is float32 safetensors.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)  # type: ignore[no-untyped-call]
     plain.load_state_dict(loaded.state_dict())
     with atomic_directory(target) as partial:
         plain.save_pretrained(partial, safe_serialization=True)

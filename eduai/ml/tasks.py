@@ -1,32 +1,54 @@
-"""Runtime tasks on the inference queue; the apps' own tasks call the runtime the same way."""
+"""Runtime tasks on the inference queue; the apps' own tasks call the runtime the same way.
+
+Inference workers run Celery's threads pool (``--pool threads -c 8``): the threads share one
+copy of each model, and the runtime batches their concurrent requests. The threads pool cannot
+kill a task, so each task also bounds its wait for the model below its soft time limit.
+"""
 
 from typing import Any
 
-from celery import shared_task
-from celery.signals import worker_process_init
+from celery import Celery, current_app, shared_task
+from celery.concurrency.prefork import TaskPool as PreforkPool
+from celery.signals import worker_process_init, worker_ready
 
-from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT
+from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT, Queue
 
 from . import runtime
 from .generator import GenerationRequest
 from .validation import validated_messages, validated_texts
 
 
+def _serves_inference(app: Celery) -> bool:
+    return Queue.INFERENCE.value in app.amqp.queues.consume_from
+
+
 @worker_process_init.connect
-def _warm_up_worker_process(**_: Any) -> None:
-    """Each worker process loads and runs its models once before it takes any task."""
-    runtime.warm_up()
+def _warm_up_pool_process(**_: Any) -> None:
+    """Prefork: each child process loads and runs its models before it takes any task."""
+    if _serves_inference(current_app):
+        runtime.warm_up()
+
+
+@worker_ready.connect
+def _warm_up_threaded_worker(sender: Any, **_: Any) -> None:
+    """Threads or solo pool: the worker process itself loads its models before it reports ready."""
+    pool = sender.controller.pool_cls
+    if _serves_inference(sender.app) and not (isinstance(pool, type) and issubclass(pool, PreforkPool)):
+        runtime.warm_up()
 
 
 @shared_task(soft_time_limit=120, time_limit=150, **IDEMPOTENT, **RETRY_TRANSIENT)
 def embed_texts(texts: list[str]) -> list[list[float]]:
-    return runtime.encoder().embed(validated_texts(texts)).tolist()  # type: ignore[no-any-return]
+    vectors: list[list[float]] = runtime.embed(validated_texts(texts), timeout=110).tolist()
+    return vectors
 
 
 @shared_task(soft_time_limit=300, time_limit=330, **IDEMPOTENT, **RETRY_TRANSIENT)
 def generate_text(messages: list[dict[str, str]], max_new_tokens: int = 256) -> dict[str, Any]:
+    if not 1 <= max_new_tokens <= 2048:
+        raise ValueError(f"max_new_tokens must be between 1 and 2048, not {max_new_tokens}.")
     request = GenerationRequest(messages=validated_messages(messages), max_new_tokens=max_new_tokens)
-    result = runtime.generator().generate([request])[0]
+    result = runtime.generate(request, timeout=290)
     return {
         "text": result.text,
         "prompt_tokens": result.prompt_tokens,

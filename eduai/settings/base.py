@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "lti_tool",
     "eduai.courses",
+    "eduai.lti",
     "eduai.operations",
     "eduai.ml",
     "grading",
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.lti_launch: the launch the session carries (restored, never validated again).
+    "eduai.lti.middleware.LtiLaunchMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -190,6 +193,18 @@ EDUAI_ENCODER_MODEL = env_str("EDUAI_ENCODER_MODEL", str(_minilm / "model") if _
 EDUAI_MODEL_CACHE_DIR = VAR_DIR / "models"
 # auto: CUDA, then Apple MPS, then CPU. Or name one: cpu, cuda, cuda:1, mps.
 EDUAI_DEVICE = env_str("EDUAI_DEVICE", "auto")
+# CPU precision: auto = bfloat16 for generation where the CPU has native bfloat16, else float32.
+EDUAI_CPU_DTYPE = env_choice("EDUAI_CPU_DTYPE", "auto", choices={"auto", "float32", "bfloat16"})
+# Concurrent requests in one worker process are batched; a request waits at most this long for
+# others to join its batch.
+EDUAI_BATCH_MAX_WAIT_MS = env_int("EDUAI_BATCH_MAX_WAIT_MS", 10)
+EDUAI_GENERATION_MAX_BATCH = env_int("EDUAI_GENERATION_MAX_BATCH", 8, minimum=1)
+EDUAI_ENCODER_MAX_BATCH = env_int("EDUAI_ENCODER_MAX_BATCH", 32, minimum=1)
+
+# --- LTI (eduai/lti) ----------------------------------------------------------------------
+# Platforms that register themselves (Dynamic Registration) may launch at once, without an
+# admin switching their registration on first. Off: that endpoint answers anyone.
+LTI_AUTO_ACTIVATE_REGISTRATIONS = env_bool("LTI_AUTO_ACTIVATE_REGISTRATIONS", False)
 
 # --- Internationalisation, static files ----------------------------------------------------
 LANGUAGE_CODE = "en"

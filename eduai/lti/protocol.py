@@ -1,0 +1,333 @@
+"""pylti1p3 and django-lti, tightened to what eduai promises about LTI 1.3 launches.
+
+What the libraries leave open, and what is closed here:
+- state and nonce live only in the shared Django cache, never in a cookie, so a launch works in
+  an LMS iframe whose third-party cookies are blocked; the state must have been issued by our
+  own login step and the id_token's nonce must be the one issued with that state; the login
+  parameters are kept with the state, so the page can offer to start again in a new window;
+- a nonce is used once: pylti1p3 never consumes it, so a replayed id_token would pass;
+- exp and iat are required (with a small clock leeway), iat may not be too old, aud may be a
+  list only with azp naming our client id, and only RS256 is accepted;
+- an unknown or inactive deployment is rejected before any user or course row is written
+  (django-lti would create the deployment and sync the user first);
+- the platform's JWKS is cached and fetched again, at most once a minute, when a kid is unknown,
+  so a platform's key rotation needs no admin action;
+- every outgoing HTTP call has a timeout.
+"""
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+import requests
+from django.core.cache import cache
+from lti_tool.models import LtiDeployment, LtiRegistration
+from lti_tool.utils import DjangoToolConfig
+from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataStorage
+from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
+from pylti1p3.contrib.django.oidc_login import DjangoOIDCLogin
+from pylti1p3.deployment import Deployment
+from pylti1p3.exception import LtiException
+
+from .keys import signing_key_ensure
+
+logger = logging.getLogger(__name__)
+
+HTTP_TIMEOUT_SECONDS = 10
+# Platform and tool clocks drift by a few seconds; PyJWT's default leeway is zero.
+ID_TOKEN_LEEWAY_SECONDS = 60
+# An id_token is meant to be posted within seconds of being issued.
+ID_TOKEN_MAX_AGE_SECONDS = 3600
+# How long an issued state/nonce stays usable, and how long a used nonce is remembered. The
+# used-nonce memory must outlive the state, or a replay after the state expired would pass.
+STATE_LIFETIME_SECONDS = 600
+USED_NONCE_LIFETIME_SECONDS = 2 * ID_TOKEN_MAX_AGE_SECONDS
+PLATFORM_KEYS_CACHE_SECONDS = 3600
+# A kid we do not know makes us fetch the platform's JWKS again, but not more often than this,
+# so forged tokens with random kids cannot make us hammer the platform.
+PLATFORM_KEYS_REFETCH_SECONDS = 60
+ALLOWED_ALGORITHM = "RS256"
+LTI_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+# What a login initiation may carry, and so what a new window needs to start the launch again.
+LOGIN_PARAMETERS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "lti_deployment_id",
+    "client_id",
+    "lti1p3_new_window",
+)
+MAX_DEPLOYMENT_ID_LENGTH = 255  # LtiDeployment.deployment_id; the LTI spec says the same
+
+
+class DeploymentRejectedError(LtiException):
+    """The launch is genuine but its deployment is unknown here or switched off (403, not 400)."""
+
+
+class TimeoutSession(requests.Session):
+    """pylti1p3 calls requests without a timeout; a hung LMS must not hang a worker or request."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", HTTP_TIMEOUT_SECONDS)
+        return super().request(method, url, *args, **kwargs)
+
+
+class LaunchStateStorage(DjangoCacheDataStorage):
+    """State, nonces and launch data in the Django cache, keyed by unguessable ids only.
+
+    pylti1p3 namespaces these keys by a cookie over HTTPS; inside an iframe without third-party
+    cookies that cookie never arrives, so the launch would fail. The state and nonce values are
+    random and single use, which is what the cookie was protecting.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(cache_name="default")
+
+    def get_session_cookie_name(self) -> None:
+        return None
+
+    def delete_value(self, key: str) -> None:
+        self._get_cache().delete(self._prepare_key(key))
+
+
+class ToolConfig(DjangoToolConfig):
+    """django-lti's registry lookups, without auto-creating deployments that then launch."""
+
+    def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any, **kwargs: Any) -> Any:
+        # django-lti signs with the newest key and fails when there is none yet.
+        signing_key_ensure()
+        return super().find_registration_by_params(iss, client_id, *args, **kwargs)
+
+    def find_deployment(self, iss: str, deployment_id: str) -> Deployment:
+        return self._active_deployment(deployment_id)
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> Deployment:
+        return self._active_deployment(deployment_id)
+
+    def _active_deployment(self, deployment_id: str) -> Deployment:
+        if not isinstance(deployment_id, str) or len(deployment_id) > MAX_DEPLOYMENT_ID_LENGTH:
+            raise LtiException("The deployment_id claim must be a string of at most 255 characters")
+        registration: LtiRegistration = self.registration
+        deployment, created = LtiDeployment.objects.get_or_create(
+            registration=registration, deployment_id=deployment_id
+        )
+        if not deployment.is_active:
+            # Kept (inactive) so an admin sees the new deployment and can switch it on.
+            state = "unknown, recorded as inactive" if created else "inactive"
+            raise DeploymentRejectedError(
+                f"Deployment {deployment_id!r} of {registration.name} is {state}; "
+                "an administrator must activate it in the admin."
+            )
+        self.deployment = deployment
+        return Deployment().set_deployment_id(deployment_id)
+
+
+class OIDCLogin(DjangoOIDCLogin):
+    """Login initiation that remembers, server-side, which nonce belongs to which state."""
+
+    def __init__(self, request: Any, tool_config: ToolConfig) -> None:
+        storage = LaunchStateStorage()
+        super().__init__(request, tool_config, launch_data_storage=storage)
+        # pylti1p3 attaches the storage only when redirecting; the lifetime needs it now.
+        self.set_launch_data_storage(storage)
+        self.set_launch_data_lifetime(STATE_LIFETIME_SECONDS)
+
+    def remember_login(self, path: str, params: Mapping[str, str]) -> None:
+        """Keep the login parameters with the state, for the page's "open in a new window" link."""
+        login = {name: params[name] for name in LOGIN_PARAMETERS if params.get(name)}
+        self.pass_params_to_launch({"login_path": path, "login": login})
+
+    def _generate_nonce(self) -> str:
+        nonce: str = super()._generate_nonce()
+        # pylti1p3 saves these state params right after generating the nonce.
+        self._state_params = {**self._state_params, "nonce": nonce}  # type: ignore[has-type]
+        return nonce
+
+
+def _platform_keys_cache_key(key_set_url: str) -> str:
+    return f"eduai-lti-platform-jwks:{key_set_url}"
+
+
+def platform_keys_forget(key_set_url: str) -> None:
+    """Drop a platform's cached JWKS, so the next launch fetches it again."""
+    cache.delete_many([_platform_keys_cache_key(key_set_url), _refetch_marker(key_set_url)])
+
+
+def _refetch_marker(key_set_url: str) -> str:
+    return f"eduai-lti-jwks-refetched:{key_set_url}"
+
+
+class MessageLaunch(DjangoMessageLaunch):
+    """A launch validated as the module docstring says; ``validate()`` runs the steps in order."""
+
+    def __init__(self, request: Any, tool_config: ToolConfig | None = None) -> None:
+        super().__init__(
+            request,
+            tool_config or ToolConfig(),
+            launch_data_storage=LaunchStateStorage(),
+            requests_session=TimeoutSession(),
+        )
+        self._login_state: dict[str, Any] = {}
+
+    @classmethod
+    def restore(cls, request: Any, launch_id: str) -> "MessageLaunch":
+        """A launch validated earlier, from the cache (follow-up requests, deep-link submit)."""
+        launch = cls(request)
+        launch_data = launch.get_session_service().get_launch_data(launch_id)
+        if not launch_data:
+            raise LtiException("Launch data not found")
+        launch.set_launch_id(launch_id).set_auto_validation(enable=False)
+        launch.set_jwt({"body": launch_data}).set_restored().validate_registration()
+        return launch
+
+    def forget(self) -> None:
+        """Drop the launch from the cache, so a page built on it cannot be submitted again."""
+        self._session_service.data_storage.delete_value(self._launch_id)
+
+    def get_client_id(self) -> str:
+        body = self._get_jwt_body()
+        audience = body.get("aud")
+        if isinstance(audience, list):
+            # With several audiences the authorised party says which one we are.
+            return str(body.get("azp") or (audience[0] if audience else ""))
+        return str(audience or "")
+
+    def validate_state(self) -> "MessageLaunch":
+        state = self._get_request_param("state")
+        if not state:
+            raise LtiException("Missing state param")
+        # Our login step names every state "state-<uuid>"; other cache keys are not states.
+        if not state.startswith("state-"):
+            raise LtiException("State not found: not a state this tool issued")
+        params = self._session_service.get_state_params(state)
+        if not isinstance(params, dict) or not params.get("nonce"):
+            raise LtiException("State not found: it expired, was already used or was never issued here")
+        self._login_state = params
+        return self
+
+    def new_window_url(self) -> str | None:
+        """The login initiation again, marked as opened in a new window; None if it already was."""
+        login = self._login_state.get("login") or {}
+        if not login or "lti1p3_new_window" in login:
+            return None
+        path = self._login_state.get("login_path", "")
+        return f"{path}?{urlencode({**login, 'lti1p3_new_window': '1'})}"
+
+    def validate_jwt_format(self) -> "MessageLaunch":
+        super().validate_jwt_format()
+        if not isinstance(self._jwt.get("header"), dict) or not isinstance(self._jwt.get("body"), dict):
+            raise LtiException("Invalid JWT format: header and body must be JSON objects")
+        return self
+
+    def validate_nonce(self) -> "MessageLaunch":
+        nonce = self._get_jwt_body().get("nonce")
+        if not nonce:
+            raise LtiException('"nonce" is empty')
+        issued = self._session_service.get_state_params(self._get_request_param("state"))
+        if nonce != issued.get("nonce"):
+            raise LtiException("Invalid nonce: not the one issued with this state")
+        return self
+
+    def get_public_key(self) -> tuple[str, str]:
+        header = self._jwt.get("header", {})
+        if header.get("alg") != ALLOWED_ALGORITHM:
+            raise LtiException(f"Unsupported JWT alg {header.get('alg')!r}; only {ALLOWED_ALGORITHM}")
+        if not header.get("kid"):
+            raise LtiException("JWT KID not found")
+        try:
+            key: tuple[str, str] = super().get_public_key()
+            return key
+        except LtiException as error:
+            if "Unable to find public key" not in str(error) or not self._may_refetch_platform_keys():
+                raise
+        logger.info("LTI: unknown kid %s; fetching the platform JWKS again", header.get("kid"))
+        cache.delete(_platform_keys_cache_key(self._registration.get_key_set_url()))
+        self._registration.set_key_set(None)
+        key = super().get_public_key()
+        return key
+
+    def _may_refetch_platform_keys(self) -> bool:
+        url = self._registration.get_key_set_url()
+        added: bool = cache.add(_refetch_marker(url), True, PLATFORM_KEYS_REFETCH_SECONDS)
+        return added
+
+    def fetch_public_key(self, key_set_url: str) -> dict[str, Any]:
+        cache_key = _platform_keys_cache_key(key_set_url)
+        keys = cache.get(cache_key)
+        if keys is None:
+            keys = self._download_platform_keys(key_set_url)
+            cache.set(cache_key, keys, PLATFORM_KEYS_CACHE_SECONDS)
+        return dict(keys)
+
+    def _download_platform_keys(self, key_set_url: str) -> dict[str, Any]:
+        try:
+            response = self._requests_session.get(key_set_url)
+            response.raise_for_status()
+            keys = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise LtiException(f"Could not fetch the platform keys from {key_set_url}: {error}") from error
+        if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+            raise LtiException(f"The platform keys at {key_set_url} are not a JWKS")
+        return keys
+
+    def validate_jwt_signature(self) -> "MessageLaunch":
+        public_key, _algorithm = self.get_public_key()
+        try:
+            claims = jwt.decode(
+                self._get_id_token(),
+                public_key,
+                algorithms=[ALLOWED_ALGORITHM],
+                audience=self._registration.get_client_id(),
+                issuer=self._registration.get_issuer(),
+                leeway=ID_TOKEN_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+        except jwt.InvalidTokenError as error:
+            raise LtiException(f"Can't decode id_token: {error}") from error
+        self._validate_token_times_and_parties(claims)
+        return self
+
+    def _validate_token_times_and_parties(self, claims: dict[str, Any]) -> None:
+        if claims["iat"] < time.time() - ID_TOKEN_MAX_AGE_SECONDS:
+            raise LtiException("The id_token was issued too long ago (iat)")
+        audience, authorised_party = claims["aud"], claims.get("azp")
+        client_id = self._registration.get_client_id()
+        if isinstance(audience, list) and len(audience) > 1 and authorised_party is None:
+            raise LtiException("The id_token has several audiences but no azp")
+        if authorised_party is not None and authorised_party != client_id:
+            raise LtiException("The id_token's azp is not our client id")
+
+    def validate_message(self) -> "MessageLaunch":
+        body = self._get_jwt_body()
+        # Checked first: pylti1p3's validators assume these are objects and would crash otherwise.
+        for claim in ("context", "resource_link", "launch_presentation", "custom", DEEP_LINKING_SETTINGS):
+            value = body.get(claim if claim.startswith("https:") else LTI_CLAIM + claim)
+            if value is not None and not isinstance(value, dict):
+                raise LtiException(f"The {claim} claim must be a JSON object")
+        super().validate_message()
+        roles = body.get(LTI_CLAIM + "roles")
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise LtiException("The roles claim must be a list of strings")
+        if body.get(LTI_CLAIM + "message_type") == "LtiDeepLinkingRequest":
+            return_url = body[DEEP_LINKING_SETTINGS].get("deep_link_return_url")
+            # We post the response there from our page: only a web address will do.
+            if not isinstance(return_url, str) or not return_url.startswith(("https://", "http://")):
+                raise LtiException("Missing or invalid deep_link_return_url")
+        return self
+
+    def save_launch_data(self) -> "MessageLaunch":
+        nonce = self._get_jwt_body()["nonce"]
+        # cache.add is atomic (SET NX on Redis): of two posts of one id_token, only one wins.
+        if not cache.add(f"eduai-lti-used-nonce:{nonce}", True, USED_NONCE_LIFETIME_SECONDS):
+            raise LtiException("This launch was already used (replayed id_token)")
+        # The state is spent too; pylti1p3 keys state params as "lti1p3-<state>".
+        self._session_service.data_storage.delete_value(f"lti1p3-{self._get_request_param('state')}")
+        super().save_launch_data()
+        return self
