@@ -55,6 +55,7 @@ TASK_ROUTES: dict[str, Queue] = {
     "eduai.operations.tasks.record_heartbeat": Queue.DEFAULT,
     "eduai.ml.tasks.embed_texts": Queue.INFERENCE,
     "eduai.ml.tasks.generate_text": Queue.INFERENCE,
+    "eduai.ml.tasks.generate_stream": Queue.INFERENCE,
     "eduai.lti.tasks.score_passback_send": Queue.DEFAULT,
     "eduai.lti.tasks.score_passback_requeue": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_course": Queue.DEFAULT,

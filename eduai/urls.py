@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from eduai.courses.apis import MeApi
+from eduai.ml.apis import GenerationStartApi
+from eduai.ml.views import generation_events
 from eduai.operations.views import healthz, readyz
 
 admin.site.site_header = "eduai administration"
@@ -11,6 +13,7 @@ admin.site.index_title = "Platforms, courses, models and tasks"
 
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
+    path("generations/", GenerationStartApi.as_view(), name="generation-start"),
 ]
 
 urlpatterns = [
@@ -19,6 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("lti/", include("eduai.lti.urls", namespace="lti")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    # Plain Django view: DRF's content negotiation does not know text/event-stream.
+    path("api/v1/generations/<uuid:stream_id>/events", generation_events, name="generation-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

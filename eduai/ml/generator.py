@@ -4,7 +4,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
@@ -27,8 +27,18 @@ class GenerationResult:
     completion_tokens: int
 
 
+class TextGenerator(Protocol):
+    """What every generation backend offers (transformers here, openai_compatible.py over HTTP)."""
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]: ...
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
 class Generator:
-    """Greedy chat completion; a list of requests is decoded together as one batch."""
+    """Greedy chat completion with transformers; a list of requests is decoded as one batch."""
 
     def __init__(self, directory: Path, device: torch.device) -> None:
         self.device = device
@@ -90,6 +100,9 @@ class Generator:
                 )
             )
         return results
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Yield pieces of the answer as they are decoded."""

@@ -17,6 +17,8 @@ class ModelVersion(models.Model):
 
     class Backend(models.TextChoices):
         TRANSFORMERS = "transformers", "transformers (CPU or GPU)"
+        # weights_path holds the server's base URL (…/v1) and name the model it serves.
+        OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (vLLM, Ollama, llama-server)"
 
     task = models.CharField(max_length=32, choices=Task.choices)
     scope = models.CharField(
@@ -26,7 +28,9 @@ class ModelVersion(models.Model):
     base_model = models.CharField(max_length=255, help_text="What this version was made from.")
     backend = models.CharField(max_length=32, choices=Backend.choices, default=Backend.TRANSFORMERS)
     weights_path = models.CharField(max_length=1024, help_text="Model directory (or file) on the workers.")
-    sha256 = models.CharField(max_length=64, help_text="Checksum of the weights, verified on load.")
+    sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Checksum of the weights, verified on load (empty for a server)."
+    )
     metrics = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
     created_at = models.DateTimeField(auto_now_add=True)

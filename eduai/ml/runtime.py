@@ -8,27 +8,25 @@ from concurrent threads are grouped into batches (``embed`` and ``generate``).
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, cast
 
 import numpy as np
-import torch
 from django.conf import settings
 
 from .batching import MicroBatcher
 from .devices import select_device
 from .encoder import Encoder
-from .generator import GenerationRequest, GenerationResult, Generator
+from .generator import GenerationRequest, GenerationResult, Generator, TextGenerator
 from .models import ModelVersion
+from .openai_compatible import OpenAICompatibleGenerator
 from .selectors import model_version_production
 from .services import bundled_model_ensure
 from .storage import ModelFileError, verify_checksum
 
 logger = logging.getLogger(__name__)
-
-LoadedModel = TypeVar("LoadedModel", Encoder, Generator)
 
 
 class ModelUnavailableError(Exception):
@@ -37,7 +35,7 @@ class ModelUnavailableError(Exception):
 
 @dataclass
 class _Loaded:
-    model: Encoder | Generator
+    model: Encoder | TextGenerator
     batcher: MicroBatcher[Any, Any] = field(repr=False)
 
 
@@ -48,18 +46,16 @@ _broken: dict[int, str] = {}
 
 
 def encoder(scope: str = "") -> Encoder:
-    model = _serve(ModelVersion.Task.EMBEDDING, scope, Encoder).model
-    return model  # type: ignore[return-value]
+    return cast(Encoder, _serve(ModelVersion.Task.EMBEDDING, scope).model)
 
 
-def generator(scope: str = "") -> Generator:
-    model = _serve(ModelVersion.Task.GENERATION, scope, Generator).model
-    return model  # type: ignore[return-value]
+def generator(scope: str = "") -> TextGenerator:
+    return cast(TextGenerator, _serve(ModelVersion.Task.GENERATION, scope).model)
 
 
 def embed(texts: Sequence[str], *, scope: str = "", timeout: float | None = None) -> np.ndarray:
     """Embeddings for ``texts``, batched with other threads' concurrent calls."""
-    batcher = _serve(ModelVersion.Task.EMBEDDING, scope, Encoder).batcher
+    batcher = _serve(ModelVersion.Task.EMBEDDING, scope).batcher
     result: np.ndarray = batcher.submit(list(texts)).result(timeout)
     return result
 
@@ -68,12 +64,12 @@ def generate(
     request: GenerationRequest, *, scope: str = "", timeout: float | None = None
 ) -> GenerationResult:
     """One completion, decoded in a batch with other threads' concurrent requests."""
-    batcher = _serve(ModelVersion.Task.GENERATION, scope, Generator).batcher
+    batcher = _serve(ModelVersion.Task.GENERATION, scope).batcher
     result: GenerationResult = batcher.submit(request).result(timeout)
     return result
 
 
-def _serve(task: str, scope: str, loader: Callable[[Path, torch.device], LoadedModel]) -> _Loaded:
+def _serve(task: str, scope: str) -> _Loaded:
     version = model_version_production(task=task, scope=scope)
     if version is None and scope == "":
         # Site-wide models always exist: the configured (by default bundled) one is registered.
@@ -81,17 +77,27 @@ def _serve(task: str, scope: str, loader: Callable[[Path, torch.device], LoadedM
     if version is None:
         raise ModelUnavailableError(f"No production {task} model for scope {scope!r}.")
     with _lock:
-        return _loaded.get(version.pk) or _load(version, loader)
+        return _loaded.get(version.pk) or _load(version)
 
 
-def _load(version: ModelVersion, loader: Callable[[Path, torch.device], LoadedModel]) -> _Loaded:
+def _instantiate(version: ModelVersion) -> Encoder | TextGenerator:
+    if version.backend == ModelVersion.Backend.OPENAI_COMPATIBLE:
+        if version.task != ModelVersion.Task.GENERATION:
+            raise ModelUnavailableError("An OpenAI-compatible server can only serve generation.")
+        return OpenAICompatibleGenerator(version.weights_path, version.name)
+    path = Path(version.weights_path)
+    verify_checksum(path, version.sha256)
+    if version.task == ModelVersion.Task.EMBEDDING:
+        return Encoder(path, select_device())
+    return Generator(path, select_device())
+
+
+def _load(version: ModelVersion) -> _Loaded:
     key = (version.task, version.scope)
     try:
         if version.pk in _broken:
             raise ModelUnavailableError(_broken[version.pk])
-        path = Path(version.weights_path)
-        verify_checksum(path, version.sha256)
-        model = loader(path, select_device())
+        model = _instantiate(version)
     except (ModelFileError, ModelUnavailableError, OSError, ValueError) as error:
         _broken[version.pk] = str(error)
         previous = _serving.get(key)
@@ -113,9 +119,9 @@ def _load(version: ModelVersion, loader: Callable[[Path, torch.device], LoadedMo
     return loaded
 
 
-def _batcher_for(model: Encoder | Generator, *, name: str) -> MicroBatcher[Any, Any]:
+def _batcher_for(model: Encoder | TextGenerator, *, name: str) -> MicroBatcher[Any, Any]:
     wait = settings.EDUAI_BATCH_MAX_WAIT_MS / 1000
-    if isinstance(model, Generator):
+    if not isinstance(model, Encoder):
         return MicroBatcher(
             model.generate, max_batch=settings.EDUAI_GENERATION_MAX_BATCH, max_wait_seconds=wait, name=name
         )

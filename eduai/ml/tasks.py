@@ -6,6 +6,7 @@ kill a task, so each task also bounds its wait for the model below its soft time
 """
 
 from typing import Any
+from uuid import UUID
 
 from celery import Celery, current_app, shared_task
 from celery.concurrency.prefork import TaskPool as PreforkPool
@@ -15,6 +16,7 @@ from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT, Queue
 
 from . import runtime
 from .generator import GenerationRequest
+from .streams import event_store
 from .validation import validated_messages, validated_texts
 
 
@@ -54,3 +56,27 @@ def generate_text(messages: list[dict[str, str]], max_new_tokens: int = 256) -> 
         "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens,
     }
+
+
+@shared_task(soft_time_limit=300, time_limit=330, **IDEMPOTENT, **RETRY_TRANSIENT)
+def generate_stream(stream_id: str, messages: list[dict[str, str]], max_new_tokens: int = 256) -> int:
+    """Publish an answer's pieces to a stream as they are decoded; returns how many were sent.
+
+    Run again after a worker died, it starts the stream over: readers clear on ``start``.
+    """
+    stream = UUID(stream_id)
+    store = event_store()
+    request = GenerationRequest(messages=validated_messages(messages), max_new_tokens=max_new_tokens)
+    store.publish(stream, "start", {})
+    generator = runtime.generator()
+    pieces: list[str] = []
+    try:
+        for piece in generator.stream(request):
+            store.publish(stream, "token", {"text": piece})
+            pieces.append(piece)
+    except Exception:
+        store.publish(stream, "error", {"message": "The model could not finish this answer."})
+        raise
+    completion_tokens = generator.count_tokens("".join(pieces))
+    store.publish(stream, "end", {"completion_tokens": completion_tokens})
+    return len(pieces)
