@@ -17,6 +17,7 @@ class ModelVersion(models.Model):
 
     class Backend(models.TextChoices):
         TRANSFORMERS = "transformers", "transformers (CPU or GPU)"
+        LLAMA_CPP = "llama_cpp", "llama.cpp on a GGUF file (optional extra)"
         # weights_path holds the server's base URL (…/v1) and name the model it serves.
         OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (vLLM, Ollama, llama-server)"
 

@@ -2,12 +2,12 @@
 their models on a serving cluster. The server batches concurrent requests itself."""
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
+from django.conf import settings
 
 from .generator import GenerationRequest, GenerationResult
 
@@ -21,9 +21,8 @@ class OpenAICompatibleGenerator:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._session = requests.Session()
-        api_key = os.environ.get("EDUAI_OPENAI_API_KEY", "")
-        if api_key:
-            self._session.headers["Authorization"] = f"Bearer {api_key}"
+        if settings.EDUAI_OPENAI_API_KEY:
+            self._session.headers["Authorization"] = f"Bearer {settings.EDUAI_OPENAI_API_KEY}"
 
     def _body(self, request: GenerationRequest, *, stream: bool) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from .batching import MicroBatcher
 from .devices import select_device
 from .encoder import Encoder
 from .generator import GenerationRequest, GenerationResult, Generator, TextGenerator
+from .llama_cpp_backend import LlamaCppGenerator
 from .models import ModelVersion
 from .openai_compatible import OpenAICompatibleGenerator
 from .selectors import model_version_production
@@ -87,6 +88,8 @@ def _instantiate(version: ModelVersion) -> Encoder | TextGenerator:
         return OpenAICompatibleGenerator(version.weights_path, version.name)
     path = Path(version.weights_path)
     verify_checksum(path, version.sha256)
+    if version.backend == ModelVersion.Backend.LLAMA_CPP:
+        return LlamaCppGenerator(path)
     if version.task == ModelVersion.Task.EMBEDDING:
         return Encoder(path, select_device())
     return Generator(path, select_device())
@@ -98,7 +101,7 @@ def _load(version: ModelVersion) -> _Loaded:
         if version.pk in _broken:
             raise ModelUnavailableError(_broken[version.pk])
         model = _instantiate(version)
-    except (ModelFileError, ModelUnavailableError, OSError, ValueError) as error:
+    except (ModelFileError, ModelUnavailableError, OSError, ValueError, ImportError) as error:
         _broken[version.pk] = str(error)
         previous = _serving.get(key)
         if previous is None:

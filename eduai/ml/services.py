@@ -21,6 +21,7 @@ def model_version_register(
     base_model: str,
     weights_path: Path,
     scope: str = "",
+    backend: str = ModelVersion.Backend.TRANSFORMERS,
     metrics: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Record a new candidate version; its checksum is taken now and verified on every load."""
@@ -29,6 +30,7 @@ def model_version_register(
         scope=scope,
         name=name,
         base_model=base_model,
+        backend=backend,
         weights_path=str(weights_path),
         sha256=sha256_of(weights_path),
         metrics=metrics or {},
@@ -67,11 +69,20 @@ def bundled_model_ensure(*, task: str) -> ModelVersion:
 
 
 def _bundled_register(*, task: str, configured: str) -> ModelVersion:
-    directory = prepared_model_directory(configured, settings.EDUAI_MODEL_CACHE_DIR)
+    backend = ModelVersion.Backend.TRANSFORMERS
+    weights = Path(configured)
+    if task == ModelVersion.Task.GENERATION and settings.EDUAI_GENERATOR_BACKEND == "llama_cpp":
+        backend = ModelVersion.Backend.LLAMA_CPP  # llama.cpp reads the GGUF file as it is
+    else:
+        weights = prepared_model_directory(configured, settings.EDUAI_MODEL_CACHE_DIR)
     try:
         with transaction.atomic():
             version = model_version_register(
-                task=task, name=directory.name, base_model=Path(configured).name, weights_path=directory
+                task=task,
+                name=weights.name,
+                base_model=Path(configured).name,
+                weights_path=weights,
+                backend=backend,
             )
             return model_version_promote(version=version)
     except IntegrityError:

@@ -189,6 +189,12 @@ EDUAI_GENERATOR_MODEL = env_str(
     "EDUAI_GENERATOR_MODEL",
     str(_smollm2 / "SmolLM2-135M-Instruct.Q4_1.gguf") if _smollm2 else "",
 )
+# transformers (default), or llama_cpp for the GGUF generator (optional extra, fast on CPUs).
+EDUAI_GENERATOR_BACKEND = env_choice(
+    "EDUAI_GENERATOR_BACKEND", "transformers", choices={"transformers", "llama_cpp"}
+)
+# Bearer token for an openai_compatible model server (vLLM, Ollama, llama-server), if it wants one.
+EDUAI_OPENAI_API_KEY = env_str("EDUAI_OPENAI_API_KEY", "")
 EDUAI_ENCODER_MODEL = env_str("EDUAI_ENCODER_MODEL", str(_minilm / "model") if _minilm else "")
 EDUAI_MODEL_CACHE_DIR = VAR_DIR / "models"
 # auto: CUDA, then Apple MPS, then CPU. Or name one: cpu, cuda, cuda:1, mps.
