@@ -5,7 +5,7 @@ from django.urls import reverse
 from lti_tool.admin import LtiRegistrationAdmin as BaseLtiRegistrationAdmin
 from lti_tool.models import Key, LtiDeployment, LtiRegistration
 
-from .models import ScorePassback
+from .models import RosterSync, ScorePassback
 from .services import score_passback_retry
 
 
@@ -35,6 +35,27 @@ class ScorePassbackAdmin(admin.ModelAdmin[ScorePassback]):
         for passback_id in failed:
             score_passback_retry(passback_id=passback_id)
         self.message_user(request, f"{len(failed)} score(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(RosterSync)
+class RosterSyncAdmin(admin.ModelAdmin[RosterSync]):
+    list_display = ["course", "status", "active_members", "inactive_members", "attempted_at", "succeeded_at"]
+    list_filter = ["status"]
+    search_fields = ["course__title", "course__label", "last_error"]
+    readonly_fields = [field.name for field in RosterSync._meta.fields]
+    actions = ["sync_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows record what the sync did
+
+    @admin.action(description="Sync the selected courses' rosters now")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[RosterSync]) -> None:
+        from .tasks import roster_sync_course  # tasks import the services this module uses
+
+        course_ids = list(queryset.values_list("course_id", flat=True))
+        for course_id in course_ids:
+            roster_sync_course.delay(course_id)
+        self.message_user(request, f"{len(course_ids)} roster sync(s) queued.", messages.SUCCESS)
 
 
 @admin.register(LtiDeployment)

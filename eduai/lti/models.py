@@ -70,3 +70,25 @@ class ScorePassback(models.Model):
         return (
             f"{self.score_given}/{self.score_maximum} for {self.student} on {self.assignment} ({self.status})"
         )
+
+
+class RosterSync(models.Model):
+    """The last roster (NRPS) sync of a course, for admins: when, how many, and what failed."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    course = models.OneToOneField("courses.Course", on_delete=models.CASCADE, related_name="roster_sync")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    active_members = models.PositiveIntegerField(default=0)
+    inactive_members = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    attempted_at = models.DateTimeField()
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at"]
+
+    def __str__(self) -> str:
+        return f"Roster of {self.course}: {self.status}"

@@ -33,7 +33,7 @@ from grading.models import Assignment
 
 from .clients import ags_client, nrps_client
 from .configuration import TOOL_CONFIGURATION_CLAIM, ToolUrls, dynamic_registration_request
-from .models import ScorePassback
+from .models import RosterSync, ScorePassback
 from .protocol import TimeoutSession
 from .roles import enrollment_role_from_claim
 from .selectors import LaunchRecord
@@ -338,14 +338,39 @@ class RosterSyncResult:
 
 
 def roster_sync(*, course_id: int) -> RosterSyncResult:
-    """Bring a course's enrollments in line with the LMS roster (NRPS)."""
+    """Bring a course's enrollments in line with the LMS roster (NRPS); the outcome is recorded
+    in the course's RosterSync row either way."""
     course = Course.objects.select_related("lti_context__deployment__registration").get(pk=course_id)
     context = course.lti_context
     if context is None or not context.memberships_url:
         return RosterSyncResult(active=0, inactive=0)
-    # Fetched before the transaction opens: no database transaction waits on the LMS.
-    members = [dict(member) for member in nrps_client(context=context).get_members()]
-    return _roster_store(course=course, context=context, members=members)
+    try:
+        # Fetched before the transaction opens: no database transaction waits on the LMS.
+        members = [dict(member) for member in nrps_client(context=context).get_members()]
+        result = _roster_store(course=course, context=context, members=members)
+    except Exception as error:
+        _roster_sync_record(course=course, error=f"{type(error).__name__}: {error}")
+        raise
+    _roster_sync_record(course=course, result=result)
+    return result
+
+
+def _roster_sync_record(
+    *, course: Course, result: RosterSyncResult | None = None, error: str = ""
+) -> RosterSync:
+    now = timezone.now()
+    defaults: dict[str, Any] = {"attempted_at": now, "last_error": error[:2000]}
+    if result is None:
+        defaults["status"] = RosterSync.Status.FAILED
+    else:
+        defaults |= {
+            "status": RosterSync.Status.OK,
+            "succeeded_at": now,
+            "active_members": result.active,
+            "inactive_members": result.inactive,
+        }
+    sync, _ = RosterSync.objects.update_or_create(course=course, defaults=defaults)
+    return sync
 
 
 @transaction.atomic

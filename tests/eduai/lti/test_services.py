@@ -4,13 +4,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import requests
 from django.test import Client
 from django.utils import timezone
 from lti_tool.models import LtiLineItem, LtiMembership, LtiUser
+from pylti1p3.exception import LtiException, LtiServiceException
 
 from eduai.courses.models import Course, Enrollment
 from eduai.lti import tasks
-from eduai.lti.models import ScorePassback
+from eduai.lti.models import RosterSync, ScorePassback
 from eduai.lti.selectors import lms_results_list
 from eduai.lti.services import (
     PassbackTemporaryError,
@@ -187,6 +189,27 @@ def test_roster_sync_enrolls_active_members_and_notes_inactive_ones(lti_flow):
     assert any(
         token["scope"].endswith("contextmembership.readonly") for token in lti_flow.platform.store["tokens"]
     )
+    sync = RosterSync.objects.get(course=course)
+    assert (sync.status, sync.active_members, sync.inactive_members) == ("ok", 3, 1)
+    assert sync.succeeded_at == sync.attempted_at
+
+
+def test_a_failed_roster_sync_is_recorded_for_the_admin_and_raised_for_retry(lti_flow):
+    assert lti_flow.launch(Client(), "u-teacher").status_code == 200
+    course = Course.objects.get()
+    tasks.roster_sync_course.run(course.pk)
+    lti_flow.platform.down = True
+    try:
+        with pytest.raises((LtiServiceException, LtiException, requests.RequestException)):
+            roster_sync(course_id=course.pk)
+    finally:
+        lti_flow.platform.down = False
+    sync = RosterSync.objects.get(course=course)
+    assert sync.status == "failed"
+    assert sync.last_error
+    assert sync.active_members == 2  # the last good sync's figures stay
+    assert sync.succeeded_at is not None
+    assert sync.succeeded_at < sync.attempted_at
 
 
 def test_roster_sync_of_a_course_without_nrps_does_nothing(db):
