@@ -162,7 +162,7 @@ def bench_generation(bandwidth_gb_s: float) -> None:
     requests = [chat_prompt(generator, topic, 512) for topic in TOPICS]
     encoded = [generator._encode([request]) for request in requests]
     prompt_tokens = encoded[0]["input_ids"].shape[1]
-    print(f"  prompt tokens: {prompt_tokens}; runtime dtype {dtype_for(device, bandwidth_bound=True)}")
+    print(f"  prompt tokens: {prompt_tokens}; runtime dtype {dtype_for(device)}")
 
     naive_model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
     naive_model.eval()  # type: ignore[no-untyped-call]
@@ -227,7 +227,7 @@ def bench_generation(bandwidth_gb_s: float) -> None:
 
 def bench_llama_cpp(request: GenerationRequest, naive_rate: float) -> None:
     try:
-        from llama_cpp import Llama  # type: ignore[import-not-found]
+        from llama_cpp import Llama
     except ImportError:
         print("  llama.cpp: llama-cpp-python is not installed (optional extra); skipped")
         return

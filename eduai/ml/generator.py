@@ -46,7 +46,7 @@ class Generator:
         self.tokenizer = AutoTokenizer.from_pretrained(directory, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype_for(device, bandwidth_bound=True))
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype_for(device))
         self.model = model.to(device).eval()  # type: ignore[arg-type]  # transformers' stub of .to
 
     def _encode(self, requests: Sequence[GenerationRequest]) -> Any:

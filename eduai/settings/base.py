@@ -199,7 +199,7 @@ EDUAI_ENCODER_MODEL = env_str("EDUAI_ENCODER_MODEL", str(_minilm / "model") if _
 EDUAI_MODEL_CACHE_DIR = VAR_DIR / "models"
 # auto: CUDA, then Apple MPS, then CPU. Or name one: cpu, cuda, cuda:1, mps.
 EDUAI_DEVICE = env_str("EDUAI_DEVICE", "auto")
-# CPU precision: auto = bfloat16 for generation where the CPU has native bfloat16, else float32.
+# CPU precision: auto = bfloat16 where the CPU computes it natively, else float32.
 EDUAI_CPU_DTYPE = env_choice("EDUAI_CPU_DTYPE", "auto", choices={"auto", "float32", "bfloat16"})
 # Concurrent requests in one worker process are batched; a request waits at most this long for
 # others to join its batch.

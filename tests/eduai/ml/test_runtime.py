@@ -48,7 +48,8 @@ def test_encoder_batches_give_the_same_vectors_as_one_at_a_time():
     texts = ["short", "a much longer sentence about the Calvin cycle in the stroma", "medium length text"]
     batched = runtime.encoder().embed(texts, batch_size=3)
     single = np.vstack([runtime.encoder().embed([text]) for text in texts])
-    assert np.allclose(batched, single, atol=1e-4)
+    # Padding must not change a text's vector (beyond bfloat16 rounding on CPUs that use it).
+    assert np.all(np.sum(batched * single, axis=1) > 0.999)
 
 
 def test_generator_answers_from_its_grounding_passage():
@@ -145,4 +146,4 @@ def test_concurrent_generate_calls_each_get_their_own_answer():
 def test_concurrent_embed_calls_return_their_own_vectors():
     single = runtime.embed(["alpha particle", "beta decay"])
     assert single.shape == (2, 384)
-    assert np.allclose(runtime.embed(["beta decay"])[0], single[1], atol=1e-4)
+    assert runtime.embed(["beta decay"])[0] @ single[1] > 0.999
