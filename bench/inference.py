@@ -39,6 +39,7 @@ from eduai.ml.bundled import prepared_model_directory  # noqa: E402
 from eduai.ml.devices import dtype_for, select_device  # noqa: E402
 from eduai.ml.encoder import Encoder  # noqa: E402
 from eduai.ml.generator import GenerationRequest, Generator  # noqa: E402
+from eduai.ml.llama_cpp_backend import LlamaCppGenerator  # noqa: E402
 
 PASSAGE = (
     "Photosynthesis takes place in the chloroplasts of plant cells. Chlorophyll absorbs red and blue "
@@ -82,8 +83,8 @@ def copy_bandwidth_gb_s() -> float:
     return source.numel() * 4 / best / 1e9
 
 
-def matmul_peak_gflop_s() -> float:
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+def matmul_peak_gflop_s(dtype: torch.dtype) -> float:
+    a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
     torch.mm(a, b)
     best = min(timed(lambda: torch.mm(a, b)) for _ in range(10))
     return 2 * 1024**3 / best / 1e9
@@ -161,8 +162,7 @@ def bench_generation(bandwidth_gb_s: float) -> None:
     generator = Generator(directory, device)
     requests = [chat_prompt(generator, topic, 512) for topic in TOPICS]
     encoded = [generator._encode([request]) for request in requests]
-    prompt_tokens = encoded[0]["input_ids"].shape[1]
-    print(f"  prompt tokens: {prompt_tokens}; runtime dtype {dtype_for(device)}")
+    print(f"  prompt tokens: {encoded[0]['input_ids'].shape[1]}")
 
     naive_model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
     naive_model.eval()  # type: ignore[no-untyped-call]
@@ -231,18 +231,49 @@ def bench_llama_cpp(request: GenerationRequest, naive_rate: float) -> None:
     except ImportError:
         print("  llama.cpp: llama-cpp-python is not installed (optional extra); skipped")
         return
-    llama = Llama(model_path=settings.EDUAI_GENERATOR_MODEL, n_ctx=2048, verbose=False)
+    gguf = Path(settings.EDUAI_GENERATOR_MODEL)
+    llama = Llama(model_path=str(gguf), n_ctx=4096, n_threads=os.cpu_count(), verbose=False)
+    messages = list(request.messages)
+
+    def raw() -> int:
+        output = llama.create_chat_completion(messages=messages, max_tokens=64, temperature=0)
+        return int(output["usage"]["completion_tokens"])
+
+    raw()
     started = time.perf_counter()
-    output = llama.create_chat_completion(messages=list(request.messages), max_tokens=64, temperature=0)
-    rate = output["usage"]["completion_tokens"] / (time.perf_counter() - started)
-    row("llama.cpp on the GGUF, raw", rate, "tokens/s", f"{rate / naive_rate:.2f}x naive")
+    raw_tokens = sum(raw() for _ in range(3))
+    raw_rate = raw_tokens / (time.perf_counter() - started)
+    runtime_model = LlamaCppGenerator(gguf)
+    batcher = MicroBatcher(runtime_model.generate, max_batch=8, max_wait_seconds=0.01, name="bench-llama")
+    batcher.submit(request).result()
+    started = time.perf_counter()
+    runtime_tokens = sum(batcher.submit(request).result().completion_tokens for _ in range(3))
+    runtime_rate = runtime_tokens / (time.perf_counter() - started)
+    row(
+        "llama.cpp on the GGUF, raw llama-cpp-python",
+        raw_rate,
+        "tokens/s",
+        f"{raw_rate / naive_rate:.2f}x naive",
+    )
+    row(
+        "runtime, llama_cpp backend (batcher + backend)",
+        runtime_rate,
+        "tokens/s",
+        f"{runtime_rate / raw_rate:.2f}x raw llama.cpp",
+    )
 
 
 def main() -> None:
     machine()
-    bandwidth, peak = copy_bandwidth_gb_s(), matmul_peak_gflop_s()
-    print(f"measured: copy bandwidth {bandwidth:.1f} GB/s, float32 matmul peak {peak:.0f} GFLOP/s")
-    bench_encoder(peak)
+    bandwidth = copy_bandwidth_gb_s()
+    peak_float32, peak_bfloat16 = matmul_peak_gflop_s(torch.float32), matmul_peak_gflop_s(torch.bfloat16)
+    print(
+        f"measured: copy bandwidth {bandwidth:.1f} GB/s; matmul peak float32 {peak_float32:.0f} GFLOP/s, "
+        f"bfloat16 {peak_bfloat16:.0f} GFLOP/s"
+    )
+    runtime_dtype = dtype_for(select_device())
+    print(f"runtime precision here: {runtime_dtype}")
+    bench_encoder(peak_bfloat16 if runtime_dtype == torch.bfloat16 else peak_float32)
     bench_generation(bandwidth)
     print(f"(c) peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

@@ -16,6 +16,7 @@ from .environment import (
     env_int,
     env_list,
     env_origins,
+    env_pattern,
     env_proxy_ssl_header,
     env_str,
     env_url,
@@ -211,6 +212,10 @@ EDUAI_ENCODER_MAX_BATCH = env_int("EDUAI_ENCODER_MAX_BATCH", 32, minimum=1)
 # Platforms that register themselves (Dynamic Registration) may launch at once, without an
 # admin switching their registration on first. Off: that endpoint answers anyone.
 LTI_AUTO_ACTIVATE_REGISTRATIONS = env_bool("LTI_AUTO_ACTIVATE_REGISTRATIONS", False)
+
+# --- Privacy -------------------------------------------------------------------------------
+# What a student id looks like at this school (redacted from student text): a regular expression.
+EDUAI_STUDENT_ID_PATTERN = env_pattern("EDUAI_STUDENT_ID_PATTERN", r"\b[A-Za-z]{0,2}\d{6,10}\b")
 
 # --- Internationalisation, static files ----------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -5,6 +5,7 @@ malformed value stops start-up with a message that names the variable.
 """
 
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -116,4 +117,14 @@ def env_choice(name: str, default: str, *, choices: set[str]) -> str:
     value = env_str(name, default)
     if value not in choices:
         raise _fail(name, f"must be one of {', '.join(sorted(choices))}, not {value!r}.")
+    return value
+
+
+def env_pattern(name: str, default: str) -> str:
+    """A regular expression, checked now so a typo stops start-up instead of a request."""
+    value = env_str(name, default)
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise _fail(name, f"is not a valid regular expression ({error}): {value!r}.") from None
     return value
