@@ -114,7 +114,7 @@ def bench_encoder(peak_gflop_s: float) -> None:
                 naive_model(**encoder.tokenizer(text, return_tensors="pt", truncation=True, max_length=256))
 
     naive_rate = 32 / timed(naive)
-    runtime_rate = len(texts) / timed(lambda: encoder.embed(texts, batch_size=32))
+    runtime_rate = len(texts) / timed(lambda: encoder.embed(texts))
     config = naive_model.config
     layer_params = sum(p.numel() for n, p in naive_model.named_parameters() if "embeddings" not in n)
     attention_flops = 4 * config.num_hidden_layers * 256 * 256 * config.hidden_size

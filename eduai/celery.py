@@ -60,6 +60,8 @@ TASK_ROUTES: dict[str, Queue] = {
     "eduai.lti.tasks.score_passback_requeue": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_course": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_all": Queue.DEFAULT,
+    "analytics.tasks.knowledge_points_fit_course": Queue.DEFAULT,
+    "analytics.tasks.knowledge_points_fit_all": Queue.DEFAULT,
 }
 
 app = Celery("eduai")
@@ -91,6 +93,12 @@ app.conf.update(
         # Roster changes in the LMS (enrolments, drops) reach eduai at least daily.
         "lti-roster-sync-all": {
             "task": "eduai.lti.tasks.roster_sync_all",
+            "schedule": timedelta(hours=24),
+            "options": {"expires": 3600},
+        },
+        # Knowledge-tracing parameters and mastery refitted on each course's scored events.
+        "analytics-knowledge-points-fit-all": {
+            "task": "analytics.tasks.knowledge_points_fit_all",
             "schedule": timedelta(hours=24),
             "options": {"expires": 3600},
         },

@@ -6,6 +6,7 @@ from eduai.courses.apis import MeApi
 from eduai.ml.apis import GenerationStartApi
 from eduai.ml.views import generation_events
 from eduai.operations.views import healthz, readyz
+from eduai.web.views import home
 
 admin.site.site_header = "eduai administration"
 admin.site.site_title = "eduai admin"
@@ -17,11 +18,14 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
+    path("", include("eduai.web.urls", namespace="web")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("lti/", include("eduai.lti.urls", namespace="lti")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/v1/analytics/", include("analytics.urls", namespace="analytics")),
     # Plain Django view: DRF's content negotiation does not know text/event-stream.
     path("api/v1/generations/<uuid:stream_id>/events", generation_events, name="generation-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

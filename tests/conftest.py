@@ -15,6 +15,10 @@ from django.db import connection
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# The loopback LMS and its launch helpers live with the LTI tests; imported here, they serve the
+# web and browser tests too (a real launch before the page under test).
+from tests.eduai.lti.conftest import lti_flow, lti_platform, lti_registration, tool_key_pair  # noqa: E402, F401
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reasons = [reason for reason in (settings.POSTGRES_UNAVAILABLE, settings.REDIS_UNAVAILABLE) if reason]

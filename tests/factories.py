@@ -4,9 +4,12 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from analytics.models import KnowledgePoint, LearningEvent
 from eduai.courses.models import Course, Enrollment
 from eduai.lti.models import ScorePassback
+from eduai.privacy.pseudonyms import pseudonym
 from grading.models import Assignment, Submission
 from tutoring.models import Material
 
@@ -72,3 +75,26 @@ class ScorePassbackFactory(factory.django.DjangoModelFactory[ScorePassback]):
     student = factory.SubFactory(UserFactory)
     score_given = 7
     score_maximum = factory.SelfAttribute("assignment.max_score")
+
+
+class KnowledgePointFactory(factory.django.DjangoModelFactory[KnowledgePoint]):
+    class Meta:
+        model = KnowledgePoint
+
+    course = factory.SubFactory(CourseFactory)
+    name = factory.Sequence(lambda n: f"Skill {n}")
+
+
+class LearningEventFactory(factory.django.DjangoModelFactory[LearningEvent]):
+    class Meta:
+        model = LearningEvent
+
+    user = factory.SubFactory(UserFactory)
+    course = factory.SubFactory(CourseFactory)
+    actor_pseudonym = factory.LazyAttribute(
+        lambda event: pseudonym(user_id=event.user.pk, course_id=event.course.pk)
+    )
+    verb = LearningEvent.Verb.VIEWED
+    object_type = "material"
+    object_id = factory.Sequence(str)
+    timestamp = factory.LazyFunction(timezone.now)

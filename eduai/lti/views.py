@@ -82,6 +82,8 @@ def launch(request: HttpRequest) -> HttpResponse:
     except LtiException as error:
         return _rejected(request, f"LTI launch refused: {error}", status=400)
     lti_launch = LtiLaunch(message_launch)
+    # What LtiLaunchMiddleware does for later requests: the page's language and header follow it.
+    request.lti_launch = lti_launch  # type: ignore[attr-defined]
     try:
         record = launch_record(lti_launch=lti_launch)
     except DataError as error:
@@ -151,6 +153,7 @@ def deep_link_submit(request: HttpRequest) -> HttpResponse:
     except LtiException:
         return _rejected(request, "This page expired; add the activity again from the LMS.", status=400)
     lti_launch = LtiLaunch(message_launch)
+    request.lti_launch = lti_launch  # type: ignore[attr-defined]
     if not lti_launch.is_deep_link_launch:
         return _rejected(request, "This launch was not for adding activities.", status=400)
     record = launch_record_get(lti_launch=lti_launch, user=lti_launch.user.auth_user)

@@ -46,11 +46,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "django_htmx",
     "lti_tool",
     "eduai.courses",
     "eduai.lti",
     "eduai.operations",
     "eduai.ml",
+    "eduai.web",
     "grading",
     "tutoring",
     "analytics",
@@ -58,13 +60,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response: who may frame us (the active LTI platforms).
+    "eduai.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's Accept-Language; LaunchLanguageMiddleware below overrides it with the LMS's.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.lti_launch: the launch the session carries (restored, never validated again).
     "eduai.lti.middleware.LtiLaunchMiddleware",
+    # The language the LMS asked for in the launch (launch_presentation.locale).
+    "eduai.web.middleware.LaunchLanguageMiddleware",
+    # request.htmx: whether a request came from htmx (partial page) or is a full page load.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -82,6 +92,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csrf",
+                "eduai.web.context_processors.page_language",
             ],
         },
     },
@@ -219,11 +232,17 @@ EDUAI_STUDENT_ID_PATTERN = env_pattern("EDUAI_STUDENT_ID_PATTERN", r"\b[A-Za-z]{
 
 # --- Internationalisation, static files ----------------------------------------------------
 LANGUAGE_CODE = "en"
+# Translations live in locale/<language>/LC_MESSAGES/django.po (and the compiled .mo beside it).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Front-end packages come from the npm registry (package.json; `make` runs `npm ci`), served as
+# they are: no build step, and no third-party file committed to this repository.
+STATICFILES_DIRS = [("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,32 @@
+"""Which of our languages a locale asks for: the LTI launch's, then the browser's."""
+
+from django.conf import settings
+from lti_tool.models import LtiLaunch
+
+
+def language_from_locale(locale: str) -> str | None:
+    """Our language code for a BCP 47 / POSIX locale ("zh-CN", "zh_Hans_CN", "en-US"), or None.
+
+    Chinese written in simplified script (mainland China, Singapore, or an explicit Hans) maps to
+    zh-hans; a traditional-script locale (zh-TW, zh-HK, zh-Hant) has no translation yet and so
+    falls through to the browser's languages instead of getting the wrong script.
+    """
+    parts = [part.lower() for part in locale.replace("_", "-").split("-") if part]
+    if not parts:
+        return None
+    if parts[0] == "zh":
+        rest = set(parts[1:])
+        if rest & {"hant", "tw", "hk", "mo"}:
+            return None
+        return "zh-hans"
+    supported = {code for code, _name in settings.LANGUAGES}
+    return parts[0] if parts[0] in supported else None
+
+
+def launch_language(lti_launch: LtiLaunch | object) -> str | None:
+    """The language the LMS asked for in the launch's launch_presentation.locale, if we have it."""
+    if not isinstance(lti_launch, LtiLaunch):
+        return None
+    presentation = lti_launch.launch_presentation_claim or {}
+    locale = presentation.get("locale")
+    return language_from_locale(locale) if isinstance(locale, str) else None
