@@ -122,13 +122,13 @@ def bench_encoder(peak_gflop_s: float) -> None:
     limit_rate = peak_gflop_s * 1e9 / flops_per_item
     row("naive: one text at a time", naive_rate, "items/s")
     row(
-        "runtime: length-sorted padded batches of 32",
+        "runtime: length-sorted padded batches (8 on a CPU)",
         runtime_rate,
         "items/s",
         f"{runtime_rate / naive_rate:.1f}x naive",
     )
     row(
-        "compute limit (measured matmul peak / FLOPs per item)",
+        "compute limit (runtime dtype's matmul peak / FLOPs per item)",
         limit_rate,
         "items/s",
         f"runtime at {100 * runtime_rate / limit_rate:.0f}% of it",

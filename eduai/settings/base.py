@@ -164,6 +164,10 @@ SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+# Uploaded files (course material, submissions): the largest file accepted, and the most text
+# kept from one (eduai/documents/). Django's FILE_UPLOAD_MAX_MEMORY_SIZE stays at its default.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+UPLOAD_MAX_TEXT_CHARS = env_int("UPLOAD_MAX_TEXT_CHARS", 2_000_000)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -225,6 +229,13 @@ EDUAI_ENCODER_MAX_BATCH = env_int("EDUAI_ENCODER_MAX_BATCH", 32, minimum=1)
 # Platforms that register themselves (Dynamic Registration) may launch at once, without an
 # admin switching their registration on first. Off: that endpoint answers anyone.
 LTI_AUTO_ACTIVATE_REGISTRATIONS = env_bool("LTI_AUTO_ACTIVATE_REGISTRATIONS", False)
+
+# --- Grading (grading/) --------------------------------------------------------------------
+# The longest typed or extracted submission text accepted, in characters.
+GRADING_SUBMISSION_MAX_CHARS = env_int("GRADING_SUBMISSION_MAX_CHARS", 50_000, minimum=100)
+# An assignment trains its own scorer once it has this many instructor-confirmed grades (and
+# again after each further batch of as many); it serves only if it beats the cold-start scorer.
+GRADING_TRAIN_AFTER_CONFIRMED = env_int("GRADING_TRAIN_AFTER_CONFIRMED", 30, minimum=5)
 
 # --- Privacy -------------------------------------------------------------------------------
 # What a student id looks like at this school (redacted from student text): a regular expression.
