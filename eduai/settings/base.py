@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "eduai.operations",
     "eduai.ml",
     "eduai.web",
+    "eduai.audit",
     "grading",
     "tutoring",
     "analytics",
