@@ -8,6 +8,8 @@ from eduai.ml.views import generation_events
 from eduai.operations.views import healthz, readyz
 from eduai.web.views import home
 
+handler500 = "eduai.operations.views.server_error"
+
 admin.site.site_header = "eduai administration"
 admin.site.site_title = "eduai admin"
 admin.site.index_title = "Platforms, courses, models and tasks"

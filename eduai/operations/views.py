@@ -1,4 +1,9 @@
-from django.http import HttpRequest, JsonResponse
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -32,3 +37,39 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "workers": workers,
     }
     return JsonResponse(body, status=200 if ready else 503)
+
+
+logger = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """`handler500`: a database that cannot be reached is a 503 (try again), anything else a 500.
+
+    Django calls this inside its `except` block, so the exception is `sys.exc_info()`. The page
+    renders no template and reads nothing from the database, so it works while that is down.
+    A request that failed this way has written nothing: each database write runs in a
+    transaction, which the lost connection rolls back.
+    """
+    error = sys.exc_info()[1]
+    unavailable = isinstance(error, OperationalError | InterfaceError)
+    status = 503 if unavailable else 500
+    message = (
+        "The service is briefly unavailable (its database cannot be reached). Nothing you sent "
+        "was saved; please try again in a minute."
+        if unavailable
+        else "Something went wrong on our side. It has been logged."
+    )
+    if unavailable:
+        logger.error("database unavailable: %s %s: %s", request.method, request.path, error)
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse({"detail": message}, status=status)
+    else:
+        response = HttpResponse(
+            "<!doctype html><html lang=en><meta charset=utf-8><title>eduai</title>"
+            f"<main><h1>{status}</h1><p>{escape(message)}</p></main></html>",
+            status=status,
+        )
+    if unavailable:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response

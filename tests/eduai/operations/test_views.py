@@ -36,3 +36,24 @@ def test_readyz_is_503_when_the_broker_is_unreachable(client):
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def test_server_error_is_503_only_for_an_unreachable_database() -> None:
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from eduai.operations.views import server_error
+
+    request = RequestFactory().get("/api/v1/me/")
+    try:
+        raise RuntimeError("bug")
+    except RuntimeError:
+        response = server_error(request)
+    assert response.status_code == 500
+    assert "Retry-After" not in response
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError:
+        response = server_error(RequestFactory().get("/lti/launch/"))
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
