@@ -8,7 +8,7 @@ from concurrent threads are grouped into batches (``embed`` and ``generate``).
 import itertools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -17,6 +17,7 @@ import numpy as np
 from django.conf import settings
 
 from .batching import MicroBatcher
+from .circuit import CircuitBreaker, breaker_for
 from .devices import select_device
 from .encoder import Encoder
 from .generator import GenerationRequest, GenerationResult, Generator, TextGenerator
@@ -38,6 +39,7 @@ class ModelUnavailableError(Exception):
 class _Loaded:
     model: Encoder | TextGenerator
     batcher: MicroBatcher[Any, Any] = field(repr=False)
+    breaker: CircuitBreaker = field(repr=False)
 
 
 _lock = threading.Lock()
@@ -56,8 +58,8 @@ def generator(scope: str = "") -> TextGenerator:
 
 def embed(texts: Sequence[str], *, scope: str = "", timeout: float | None = None) -> np.ndarray:
     """Embeddings for ``texts``, batched with other threads' concurrent calls."""
-    batcher = _serve(ModelVersion.Task.EMBEDDING, scope).batcher
-    result: np.ndarray = batcher.submit(list(texts)).result(timeout)
+    loaded = _serve(ModelVersion.Task.EMBEDDING, scope)
+    result: np.ndarray = loaded.breaker.call(lambda: loaded.batcher.submit(list(texts)).result(timeout))
     return result
 
 
@@ -65,9 +67,16 @@ def generate(
     request: GenerationRequest, *, scope: str = "", timeout: float | None = None
 ) -> GenerationResult:
     """One completion, decoded in a batch with other threads' concurrent requests."""
-    batcher = _serve(ModelVersion.Task.GENERATION, scope).batcher
-    result: GenerationResult = batcher.submit(request).result(timeout)
+    loaded = _serve(ModelVersion.Task.GENERATION, scope)
+    result: GenerationResult = loaded.breaker.call(lambda: loaded.batcher.submit(request).result(timeout))
     return result
+
+
+def stream(request: GenerationRequest, *, scope: str = "") -> Iterator[str]:
+    """One completion's pieces as they are decoded (not batched: it has its own decode loop)."""
+    loaded = _serve(ModelVersion.Task.GENERATION, scope)
+    model = cast(TextGenerator, loaded.model)
+    return loaded.breaker.stream(lambda: model.stream(request))
 
 
 def _serve(task: str, scope: str) -> _Loaded:
@@ -115,7 +124,11 @@ def _load(version: ModelVersion) -> _Loaded:
     previous = _serving.get(key)
     if previous is not None:
         _loaded.pop(previous, None)  # free the memory of the version this one replaces
-    loaded = _Loaded(model=model, batcher=_batcher_for(model, name=f"{version.task}-{version.pk}"))
+    loaded = _Loaded(
+        model=model,
+        batcher=_batcher_for(model, name=f"{version.task}-{version.pk}"),
+        breaker=breaker_for(version.pk, f"{version.task} model {version.name!r} (version {version.pk})"),
+    )
     _loaded[version.pk] = loaded
     _serving[key] = version.pk
     logger.info("Loaded model version %s (%s) on %s", version.pk, version.name, select_device())

@@ -68,15 +68,14 @@ def generate_stream(stream_id: str, messages: list[dict[str, str]], max_new_toke
     store = event_store()
     request = GenerationRequest(messages=validated_messages(messages), max_new_tokens=max_new_tokens)
     store.publish(stream, "start", {})
-    generator = runtime.generator()
     pieces: list[str] = []
     try:
-        for piece in generator.stream(request):
+        for piece in runtime.stream(request):
             store.publish(stream, "token", {"text": piece})
             pieces.append(piece)
     except Exception:
         store.publish(stream, "error", {"message": "The model could not finish this answer."})
         raise
-    completion_tokens = generator.count_tokens("".join(pieces))
+    completion_tokens = runtime.generator().count_tokens("".join(pieces))
     store.publish(stream, "end", {"completion_tokens": completion_tokens})
     return len(pieces)

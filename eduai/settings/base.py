@@ -225,6 +225,10 @@ EDUAI_CPU_DTYPE = env_choice("EDUAI_CPU_DTYPE", "auto", choices={"auto", "float3
 EDUAI_BATCH_MAX_WAIT_MS = env_int("EDUAI_BATCH_MAX_WAIT_MS", 10)
 EDUAI_GENERATION_MAX_BATCH = env_int("EDUAI_GENERATION_MAX_BATCH", 8, minimum=1)
 EDUAI_ENCODER_MAX_BATCH = env_int("EDUAI_ENCODER_MAX_BATCH", 32, minimum=1)
+# Circuit breaker around each model backend (eduai/ml/circuit.py): this many failures in a row
+# stop calls to it for the reset time, then one trial call decides.
+EDUAI_BREAKER_FAILURES = env_int("EDUAI_BREAKER_FAILURES", 5, minimum=1)
+EDUAI_BREAKER_RESET_SECONDS = env_int("EDUAI_BREAKER_RESET_SECONDS", 30, minimum=1)
 
 # --- LTI (eduai/lti) ----------------------------------------------------------------------
 # Platforms that register themselves (Dynamic Registration) may launch at once, without an
