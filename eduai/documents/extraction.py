@@ -10,6 +10,7 @@ can be shown to the person who uploaded the file.
 import io
 import re
 import zipfile
+import zlib
 from html.parser import HTMLParser
 from pathlib import PurePath
 
@@ -156,10 +157,22 @@ def _html_text(html: str) -> str:
     return "\n".join(lines)
 
 
+# What the standard library's zip reader raises for damaged archives (found by tests/fuzz/).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+)
+
+
 def _docx_text(data: bytes) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
+    except _ZIP_ERRORS as error:
         raise DocumentError("This .docx file is damaged or is not a Word document.") from error
     with archive:
         inflated = sum(member.file_size for member in archive.infolist())
@@ -169,7 +182,7 @@ def _docx_text(data: bytes) -> str:
             document = archive.read("word/document.xml")
         except KeyError as error:
             raise DocumentError("This .docx file has no document body.") from error
-        except (zipfile.BadZipFile, OSError, RuntimeError) as error:
+        except _ZIP_ERRORS as error:
             raise DocumentError("This .docx file is damaged.") from error
     try:
         root = ElementTree.fromstring(document)

@@ -62,6 +62,33 @@ LOGIN_PARAMETERS = (
     "client_id",
     "lti1p3_new_window",
 )
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_SERVICE = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+# Top-level claims that must be strings when present.
+STRING_CLAIMS = (
+    "sub", "name", "given_name", "family_name", "middle_name", "email", "locale", "picture",
+    *(LTI_CLAIM + name for name in ("message_type", "version", "target_link_uri", "deployment_id")),
+)  # fmt: skip
+# Object claims: (required string fields, optional string fields, list-of-strings fields).
+OBJECT_CLAIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    LTI_CLAIM + "context": (("id",), ("label", "title"), ("type",)),
+    LTI_CLAIM + "resource_link": (("id",), ("title", "description"), ()),
+    LTI_CLAIM + "launch_presentation": ((), ("locale", "document_target", "return_url"), ()),
+    LTI_CLAIM + "tool_platform": ((), ("guid", "name", "version", "product_family_code", "url"), ()),
+    LTI_CLAIM + "lis": (
+        (),
+        ("person_sourcedid", "course_offering_sourcedid", "course_section_sourcedid"),
+        (),
+    ),
+    LTI_CLAIM + "custom": ((), (), ()),
+    AGS_ENDPOINT: ((), ("lineitems", "lineitem"), ("scope",)),
+    NRPS_SERVICE: (("context_memberships_url",), (), ("service_versions",)),
+    DEEP_LINKING_SETTINGS: (
+        ("deep_link_return_url",),
+        ("title", "text"),  # "data" is echoed back as it came, whatever its type
+        ("accept_types", "accept_presentation_document_targets"),
+    ),
+}
 MAX_DEPLOYMENT_ID_LENGTH = 255  # LtiDeployment.deployment_id; the LTI spec says the same
 
 
@@ -306,15 +333,10 @@ class MessageLaunch(DjangoMessageLaunch):
 
     def validate_message(self) -> "MessageLaunch":
         body = self._get_jwt_body()
-        # Checked first: pylti1p3's validators assume these are objects and would crash otherwise.
-        for claim in ("context", "resource_link", "launch_presentation", "custom", DEEP_LINKING_SETTINGS):
-            value = body.get(claim if claim.startswith("https:") else LTI_CLAIM + claim)
-            if value is not None and not isinstance(value, dict):
-                raise LtiException(f"The {claim} claim must be a JSON object")
+        # Checked first: pylti1p3, django-lti and our services assume these shapes and would
+        # crash (or write a broken row) otherwise. Found by tests/fuzz/test_lti_launch.py.
+        claims_shape_check(body)
         super().validate_message()
-        roles = body.get(LTI_CLAIM + "roles")
-        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-            raise LtiException("The roles claim must be a list of strings")
         if body.get(LTI_CLAIM + "message_type") == "LtiDeepLinkingRequest":
             return_url = body[DEEP_LINKING_SETTINGS].get("deep_link_return_url")
             # We post the response there from our page: only a web address will do.
@@ -331,3 +353,44 @@ class MessageLaunch(DjangoMessageLaunch):
         self._session_service.data_storage.delete_value(f"lti1p3-{self._get_request_param('state')}")
         super().save_launch_data()
         return self
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def claims_shape_check(body: dict[str, Any]) -> None:
+    """Refuse claims of the wrong JSON type with a message naming them.
+
+    A `null` optional claim or field is treated as absent (and dropped), as platforms send both.
+    """
+    short = {name: name.rsplit("/", 1)[-1].replace("_", " ") for name in (*STRING_CLAIMS, *OBJECT_CLAIMS)}
+    for name in STRING_CLAIMS:
+        if body.get(name, "") is None:
+            del body[name]
+        elif not isinstance(body.get(name, ""), str):
+            raise LtiException(f"The {short[name]} claim must be a string")
+    roles = body.get(LTI_CLAIM + "roles")
+    if not _strings(roles):
+        raise LtiException("The roles claim must be a list of strings")
+    for name, (required, optional, lists) in OBJECT_CLAIMS.items():
+        if name not in body:
+            continue
+        value = body[name]
+        if value is None:
+            del body[name]
+            continue
+        if not isinstance(value, dict):
+            raise LtiException(f"The {short[name]} claim must be a JSON object")
+        for field in required:
+            if not isinstance(value.get(field), str) or not value[field]:
+                raise LtiException(f"The {short[name]} claim needs {field} as a non-empty string")
+        for field in (*optional, *lists):
+            if field in value and value[field] is None:
+                del value[field]
+        for field in optional:
+            if not isinstance(value.get(field, ""), str):
+                raise LtiException(f"The {field} of the {short[name]} claim must be a string")
+        for field in lists:
+            if field in value and not _strings(value[field]):
+                raise LtiException(f"The {field} of the {short[name]} claim must be a list of strings")
