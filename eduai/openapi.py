@@ -6,13 +6,13 @@ serializers are named after their view instead: `GradeOverrideApi.InputSerialize
 component `GradeOverrideApiInput`.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 
 
 class ProjectAutoSchema(AutoSchema):
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
         qualified: str = type(serializer).__qualname__
         return (
             qualified.replace(".", "")
