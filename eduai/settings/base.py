@@ -173,9 +173,12 @@ UPLOAD_MAX_TEXT_CHARS = env_int("UPLOAD_MAX_TEXT_CHARS", 2_000_000)
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Scripts and integrations use "Authorization: Token <key>". First, so that an
-        # unauthenticated call gets 401 with a WWW-Authenticate header rather than 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Scripts and BI tools use "Authorization: Bearer <key>", a key limited to one course
+        # and role (eduai.courses.ApiToken). First, so that an unauthenticated call gets 401
+        # with a WWW-Authenticate header rather than 403.
+        "eduai.courses.authentication.CourseTokenAuthentication",
+        # "Authorization: Token <key>": site-wide keys, for staff integration accounts only.
+        "eduai.courses.authentication.StaffTokenAuthentication",
         # LTI-launched pages call the API with the Django session created by the launch.
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from eduai.courses.models import Enrollment
+from eduai.courses.services import api_token_create
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +43,16 @@ def keep_the_test_connection() -> Iterator[None]:
 
 @pytest.fixture
 def tokens() -> dict[str, str]:
+    """A site-wide staff token, and course-scoped tokens of an instructor and of a learner."""
     course = CourseFactory.create()
     staff = UserFactory.create(username="fuzz-staff", is_staff=True, is_superuser=True)
     learner = EnrollmentFactory.create(course=course, role=Enrollment.Role.LEARNER).user
-    EnrollmentFactory.create(course=course, role=Enrollment.Role.INSTRUCTOR)
+    instructor = EnrollmentFactory.create(course=course, role=Enrollment.Role.INSTRUCTOR).user
     return {
-        role: Token.objects.create(user=user).key for role, user in (("staff", staff), ("learner", learner))
+        "staff": f"Token {Token.objects.create(user=staff).key}",
+        "instructor": "Bearer "
+        + api_token_create(user=instructor, course=course, role="instructor", name="f")[1],
+        "learner": "Bearer " + api_token_create(user=learner, course=course, role="learner", name="f")[1],
     }
 
 
@@ -59,5 +64,5 @@ def tokens() -> dict[str, str]:
     suppress_health_check=list(HealthCheck),
 )
 def test_no_server_errors(case: Any, tokens: dict[str, str]) -> None:
-    for key in tokens.values():
-        case.call_and_validate(headers={"Authorization": f"Token {key}"}, checks=[not_a_server_error])
+    for authorization in tokens.values():
+        case.call_and_validate(headers={"Authorization": authorization}, checks=[not_a_server_error])

@@ -29,8 +29,8 @@ def test_me_lists_only_the_callers_courses_with_a_session():
     }
 
 
-def test_me_accepts_a_token():
-    user = UserFactory.create()
+def test_me_accepts_a_site_wide_token_of_a_staff_account():
+    user = UserFactory.create(is_staff=True)
     token = Token.objects.create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -43,3 +43,12 @@ def test_a_wrong_token_is_refused():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_site_wide_token_of_anyone_else_is_refused():
+    token = Token.objects.create(user=UserFactory.create())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert "course-scoped" in response.json()["detail"]

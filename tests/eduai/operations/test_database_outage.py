@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import requests
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from analytics.models import LearningEvent
 from eduai.courses.models import Enrollment
+from eduai.courses.services import api_token_create
 from tests.conftest import _worker_environment
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 from tests.faults import TcpProxy, gunicorn_process
@@ -54,7 +54,8 @@ def test_database_outage_gives_503_and_loses_nothing(web: str, database_proxy: T
     course = CourseFactory.create()
     EnrollmentFactory.create(course=course, user=UserFactory.create(username="learner1"))
     instructor = EnrollmentFactory.create(course=course, role=Enrollment.Role.INSTRUCTOR).user
-    headers = {"Authorization": f"Token {Token.objects.create(user=instructor).key}"}
+    _, key = api_token_create(user=instructor, course=course, role="instructor", name="outage test")
+    headers = {"Authorization": f"Bearer {key}"}
     statements = f"{web}/api/v1/analytics/xapi/statements?course_id={course.pk}"
 
     assert requests.get(f"{web}/api/v1/me/", headers=headers, timeout=30).status_code == 200

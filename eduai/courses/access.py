@@ -1,0 +1,57 @@
+"""Who may see what in a course: the one place every app asks.
+
+Roles come from enrolments (kept current by LTI launches and roster syncs). Site staff (the
+Django admin's `is_staff`) count as staff of every course, except on a request made with a
+course-scoped API token: then the token's course and role are the limit.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from .models import ApiToken, Enrollment
+
+STAFF_ROLES = frozenset({Enrollment.Role.INSTRUCTOR, Enrollment.Role.TEACHING_ASSISTANT})
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def token_scope(user: AnyUser) -> ApiToken | None:
+    """The course-scoped token this request's user came in with (set by the authentication)."""
+    scope: Any = getattr(user, "api_token", None)
+    return scope if isinstance(scope, ApiToken) else None
+
+
+def course_role(*, user: AnyUser, course_id: int) -> Enrollment.Role | None:
+    """The user's role in the course, or None when not enrolled (or outside the token's scope)."""
+    if not user.is_authenticated:
+        return None
+    token = token_scope(user)
+    if token is not None and token.course_id != course_id:
+        return None
+    value = (
+        Enrollment.objects.filter(user_id=user.pk, course_id=course_id).values_list("role", flat=True).first()
+    )
+    if value is None:
+        return None
+    role = Enrollment.Role(value)
+    if token is not None and token.role == ApiToken.Role.LEARNER:
+        return Enrollment.Role.LEARNER
+    return role
+
+
+def course_staff_is(*, user: AnyUser, course_id: int) -> bool:
+    """An instructor or teaching assistant of the course, or site staff."""
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "is_staff", False) and token_scope(user) is None:
+        return True
+    return course_role(user=user, course_id=course_id) in STAFF_ROLES
+
+
+def course_member_is(*, user: AnyUser, course_id: int) -> bool:
+    """Enrolled in the course in any role, or site staff (students then see only their own data)."""
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "is_staff", False) and token_scope(user) is None:
+        return True
+    return course_role(user=user, course_id=course_id) is not None
