@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .knowledge_tracing import COLD_START
 
@@ -104,3 +105,172 @@ class Mastery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.knowledge_point}: {self.probability:.2f}"
+
+
+class CourseCalendar(models.Model):
+    """When a course's weeks start, and how far its weekly metrics are computed.
+
+    Course week 1 is the seven days from ``starts_on`` (midnight, in the site's time zone), week 2
+    the next seven, and so on. A course without a calendar counts its weeks from the day the
+    course was created in eduai.
+    """
+
+    course = models.OneToOneField(
+        "courses.Course", on_delete=models.CASCADE, related_name="analytics_calendar"
+    )
+    starts_on = models.DateField(help_text="First day of course week 1.")
+    metrics_watermark = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Events recorded after this moment are not in the weekly metrics yet (empty: all weeks).",
+    )
+    metrics_computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.course} from {self.starts_on}"
+
+
+class PlannedItem(models.Model):
+    """An assignment due, or a material to study, in a given course week (the week's plan)."""
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="planned_items")
+    week = models.PositiveSmallIntegerField(help_text="Course week, from 1.")
+    assignment = models.ForeignKey("grading.Assignment", null=True, blank=True, on_delete=models.CASCADE)
+    material = models.ForeignKey("tutoring.Material", null=True, blank=True, on_delete=models.CASCADE)
+
+    class Meta:
+        ordering = ["course", "week", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(assignment__isnull=False, material__isnull=True)
+                | models.Q(assignment__isnull=True, material__isnull=False),
+                name="planned_item_one_assignment_or_material",
+            ),
+            models.CheckConstraint(condition=models.Q(week__gte=1), name="planned_item_week_from_one"),
+            models.UniqueConstraint(fields=["course", "assignment"], name="planned_item_assignment_once"),
+            models.UniqueConstraint(fields=["course", "material"], name="planned_item_material_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"week {self.week}: {self.assignment or self.material}"
+
+
+class CourseWeekMetrics(models.Model):
+    """One course week's progress, feedback, participation and tutor usage (see analytics/weekly.py)."""
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="week_metrics")
+    week = models.PositiveSmallIntegerField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    enrolled_students = models.PositiveIntegerField(default=0)
+    active_students = models.PositiveIntegerField(default=0, help_text="N_i")
+    planned_items = models.PositiveIntegerField(default=0)
+    learning_progress = models.FloatField(null=True, blank=True, help_text="L_i in [0, 1]")
+    feedback = models.FloatField(null=True, blank=True, help_text="M_i in [0, 1]")
+    feedback_students = models.PositiveIntegerField(default=0)
+    answer_rating = models.FloatField(null=True, blank=True)
+    grade = models.FloatField(null=True, blank=True)
+    participation = models.FloatField(null=True, blank=True, help_text="N_i / enrolled students")
+    tutor_questions = models.PositiveIntegerField(default=0)
+    tutor_users = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0)
+    complete = models.BooleanField(default=False, help_text="The week has ended.")
+    flagged = models.BooleanField(default=False)
+    flag_reasons = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "week"]
+        verbose_name_plural = "course week metrics"
+        constraints = [
+            models.UniqueConstraint(fields=["course", "week"], name="week_metrics_one_per_course_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} week {self.week}"
+
+
+class KnowledgePointMetrics(models.Model):
+    """How the course's students do on one knowledge point, and whether it falls behind."""
+
+    knowledge_point = models.OneToOneField(KnowledgePoint, on_delete=models.CASCADE, related_name="metrics")
+    responses = models.PositiveIntegerField(default=0)
+    students = models.PositiveIntegerField(default=0)
+    mean_score = models.FloatField(null=True, blank=True)
+    mean_mastery = models.FloatField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
+    flag_reasons = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "knowledge point metrics"
+
+    def __str__(self) -> str:
+        return f"{self.knowledge_point}: {self.mean_score}"
+
+
+class AtRiskScore(models.Model):
+    """A student's risk of falling behind in a course, at the last scoring, with its reasons."""
+
+    class Method(models.TextChoices):
+        TRAINED = "trained", "Trained on this course"
+        PRIOR = "prior", "Prior weights (too little history to train)"
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="at_risk_scores")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="at_risk_scores"
+    )
+    risk = models.FloatField()
+    flagged = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list, blank=True, help_text="[{feature, value, text, weight}]")
+    features = models.JSONField(default=dict, blank=True)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["course", "-risk"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="at_risk_one_per_course_user"),
+            models.CheckConstraint(
+                condition=models.Q(risk__gte=0, risk__lte=1), name="at_risk_in_unit_interval"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.course}: {self.risk:.2f}"
+
+
+class NextStep(models.Model):
+    """A student's recommended next step in a course: the point to work on, what to read, and a
+    generated practice question with its worked solution (cached until the point changes)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        GENERATED = "generated", "Generated and checked against the material"
+        FALLBACK = "fallback", "Built from the material (the generated question was unusable)"
+        NONE = "none", "Nothing to practise"
+
+    class Difficulty(models.TextChoices):
+        EASY = "easy", _("Easy")
+        MEDIUM = "medium", _("Medium")
+        HARD = "hard", _("Hard")
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="next_steps")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="next_steps")
+    knowledge_point = models.ForeignKey(KnowledgePoint, null=True, blank=True, on_delete=models.SET_NULL)
+    material = models.ForeignKey("tutoring.Material", null=True, blank=True, on_delete=models.SET_NULL)
+    mastery = models.FloatField(null=True, blank=True)
+    difficulty = models.CharField(max_length=8, choices=Difficulty.choices, blank=True)
+    question = models.TextField(blank=True)
+    solution = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rejection = models.TextField(blank=True, help_text="Why the generated question was not used.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user"], name="next_step_one_per_course_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.course}: {self.knowledge_point}"

@@ -1,24 +1,15 @@
 """Reads of the analytics app."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from eduai.courses.models import Enrollment
 
-from .models import KnowledgePoint, LearningEvent, Mastery
+from .models import AtRiskScore, CourseWeekMetrics, KnowledgePoint, LearningEvent, Mastery, NextStep
 from .xapi import Actor, StatementError
-
-
-def course_analytics_allowed(*, user: AbstractBaseUser | AnonymousUser, course_id: int) -> bool:
-    """Staff see every course's analytics; an instructor sees their own courses'."""
-    if not user.is_authenticated:
-        return False
-    if getattr(user, "is_staff", False):
-        return True
-    return Enrollment.objects.filter(
-        user_id=user.pk, course_id=course_id, role=Enrollment.Role.INSTRUCTOR
-    ).exists()
 
 
 def learning_event_list(*, course_id: int) -> QuerySet[LearningEvent]:
@@ -71,3 +62,60 @@ def courses_with_scored_events() -> list[int]:
     through = LearningEvent.knowledge_points.through.objects
     scored = through.filter(learningevent__result_score__isnull=False)
     return sorted(set(scored.values_list("learningevent__course_id", flat=True)))
+
+
+def week_metrics_list(*, course_id: int) -> QuerySet[CourseWeekMetrics]:
+    return CourseWeekMetrics.objects.filter(course_id=course_id).order_by("week")
+
+
+def knowledge_point_metrics_list(*, course_id: int) -> QuerySet[KnowledgePoint]:
+    """The course's knowledge points with their metrics (``metrics`` may be missing)."""
+    return KnowledgePoint.objects.filter(course_id=course_id).select_related("metrics").order_by("name")
+
+
+def at_risk_list(*, course_id: int) -> QuerySet[AtRiskScore]:
+    """The course's students, riskiest first (the instructor's ranked list)."""
+    return AtRiskScore.objects.filter(course_id=course_id).select_related("user").order_by("-risk", "user_id")
+
+
+def next_step_get(*, course_id: int, user_id: int) -> NextStep | None:
+    return (
+        NextStep.objects.filter(course_id=course_id, user_id=user_id)
+        .select_related("knowledge_point", "material")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class MasteryGrid:
+    """Students (rows) by knowledge points (columns); None where a student has no estimate."""
+
+    points: list[KnowledgePoint]
+    students: list[tuple[int, str]]  # (user id, display name)
+    values: list[list[float | None]]
+
+
+def display_name(user: AbstractBaseUser) -> str:
+    full = " ".join(
+        part for part in (getattr(user, "first_name", ""), getattr(user, "last_name", "")) if part
+    )
+    return full or str(user.get_username())
+
+
+def mastery_grid(*, course_id: int) -> MasteryGrid:
+    points = list(knowledge_point_list(course_id=course_id))
+    learners = (
+        Enrollment.objects.filter(course_id=course_id, role=Enrollment.Role.LEARNER)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+    students = [(enrollment.user_id, display_name(enrollment.user)) for enrollment in learners]
+    column = {point.pk: index for index, point in enumerate(points)}
+    row = {user_id: index for index, (user_id, _) in enumerate(students)}
+    values: list[list[float | None]] = [[None] * len(points) for _ in students]
+    for user_id, point_id, probability in mastery_list(course_id=course_id).values_list(
+        "user_id", "knowledge_point_id", "probability"
+    ):
+        if user_id in row:
+            values[row[user_id]][column[point_id]] = probability
+    return MasteryGrid(points=points, students=students, values=values)

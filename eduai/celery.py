@@ -53,15 +53,31 @@ RETRY_TRANSIENT: dict[str, Any] = {
 TASK_ROUTES: dict[str, Queue] = {
     "eduai.operations.tasks.send_heartbeats": Queue.DEFAULT,
     "eduai.operations.tasks.record_heartbeat": Queue.DEFAULT,
+    "eduai.privacy.tasks.retention_enforce": Queue.DEFAULT,
     "eduai.ml.tasks.embed_texts": Queue.INFERENCE,
     "eduai.ml.tasks.generate_text": Queue.INFERENCE,
     "eduai.ml.tasks.generate_stream": Queue.INFERENCE,
+    "tutoring.tasks.material_ingest": Queue.INFERENCE,
+    "tutoring.tasks.answer_generate": Queue.INFERENCE,
+    "tutoring.tasks.faq_embed": Queue.INFERENCE,
     "eduai.lti.tasks.score_passback_send": Queue.DEFAULT,
     "eduai.lti.tasks.score_passback_requeue": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_course": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_all": Queue.DEFAULT,
+    "grading.tasks.submissions_score": Queue.INFERENCE,
+    "grading.tasks.assignment_scorer_train": Queue.TRAINING,
     "analytics.tasks.knowledge_points_fit_course": Queue.DEFAULT,
     "analytics.tasks.knowledge_points_fit_all": Queue.DEFAULT,
+    "analytics.tasks.course_week_metrics_update_course": Queue.DEFAULT,
+    "analytics.tasks.course_week_metrics_update_all": Queue.DEFAULT,
+    "analytics.tasks.at_risk_score_course": Queue.DEFAULT,
+    "analytics.tasks.at_risk_score_all": Queue.DEFAULT,
+    "analytics.tasks.next_step_generate": Queue.INFERENCE,
+    "analytics.tasks.next_steps_refresh_course": Queue.DEFAULT,
+    "analytics.tasks.next_steps_refresh_all": Queue.DEFAULT,
+    "eduai.ml.training.tasks.training_run_execute": Queue.TRAINING,
+    "eduai.ml.training.tasks.training_runs_nightly": Queue.DEFAULT,
+    "eduai.ml.training.tasks.training_runs_recover": Queue.DEFAULT,
 }
 
 app = Celery("eduai")
@@ -90,11 +106,29 @@ app.conf.update(
             "schedule": timedelta(minutes=5),
             "options": {"expires": 240},
         },
+        # Personal data older than its retention period is deleted (eduai/privacy/retention.py).
+        "privacy-retention-enforce": {
+            "task": "eduai.privacy.tasks.retention_enforce",
+            "schedule": timedelta(hours=24),
+            "options": {"expires": 3600},
+        },
         # Roster changes in the LMS (enrolments, drops) reach eduai at least daily.
         "lti-roster-sync-all": {
             "task": "eduai.lti.tasks.roster_sync_all",
             "schedule": timedelta(hours=24),
             "options": {"expires": 3600},
+        },
+        # Fine-tuning: every scope whose training data changed gets a run (eduai/ml/training/).
+        "training-runs-nightly": {
+            "task": "eduai.ml.training.tasks.training_runs_nightly",
+            "schedule": timedelta(hours=24),
+            "options": {"expires": 3600},
+        },
+        # Training runs whose message was lost or whose worker went silent are enqueued again.
+        "training-runs-recover": {
+            "task": "eduai.ml.training.tasks.training_runs_recover",
+            "schedule": timedelta(minutes=10),
+            "options": {"expires": 540},
         },
         # Knowledge-tracing parameters and mastery refitted on each course's scored events.
         "analytics-knowledge-points-fit-all": {
@@ -102,6 +136,26 @@ app.conf.update(
             "schedule": timedelta(hours=24),
             "options": {"expires": 3600},
         },
+        # Weekly course metrics: only courses with new events, only their touched weeks.
+        "analytics-course-week-metrics-update-all": {
+            "task": "analytics.tasks.course_week_metrics_update_all",
+            "schedule": timedelta(minutes=15),
+            "options": {"expires": 600},
+        },
+        # At-risk models retrained on each course's own history, and its students rescored.
+        "analytics-at-risk-score-all": {
+            "task": "analytics.tasks.at_risk_score_all",
+            "schedule": timedelta(hours=24),
+            "options": {"expires": 3600},
+        },
+        # Students' next steps follow their mastery; questions are regenerated only on a change.
+        "analytics-next-steps-refresh-all": {
+            "task": "analytics.tasks.next_steps_refresh_all",
+            "schedule": timedelta(hours=1),
+            "options": {"expires": 1800},
+        },
     },
 )
 app.autodiscover_tasks()
+# Sub-packages with tasks of their own (autodiscovery looks only at each app's tasks.py).
+app.autodiscover_tasks(["eduai.ml.training"])

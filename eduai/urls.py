@@ -28,6 +28,11 @@ urlpatterns = [
     path("lti/", include("eduai.lti.urls", namespace="lti")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/v1/analytics/", include("analytics.urls", namespace="analytics")),
+    path("analytics/", include("analytics.web_urls", namespace="analytics-web")),
+    path("api/v1/tutoring/", include("tutoring.api_urls", namespace="tutoring-api")),
+    path("tutoring/", include("tutoring.urls", namespace="tutoring")),
+    path("api/v1/grading/", include("grading.api_urls", namespace="grading-api")),
+    path("grading/", include("grading.urls", namespace="grading")),
     # Plain Django view: DRF's content negotiation does not know text/event-stream.
     path("api/v1/generations/<uuid:stream_id>/events", generation_events, name="generation-events"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -10,8 +10,8 @@ from analytics.models import KnowledgePoint, LearningEvent
 from eduai.courses.models import Course, Enrollment
 from eduai.lti.models import ScorePassback
 from eduai.privacy.pseudonyms import pseudonym
-from grading.models import Assignment, Submission
-from tutoring.models import Material
+from grading.models import AiGrade, Assignment, ConfirmedGrade, Submission
+from tutoring.models import Conversation, FaqEntry, Material, Message, TutorSettings
 
 
 class UserFactory(factory.django.DjangoModelFactory[Any]):
@@ -67,6 +67,31 @@ class SubmissionFactory(factory.django.DjangoModelFactory[Submission]):
     text = "A cell is the smallest unit of life."
 
 
+class AiGradeFactory(factory.django.DjangoModelFactory[AiGrade]):
+    class Meta:
+        model = AiGrade
+
+    submission = factory.SubFactory(SubmissionFactory, status=Submission.Status.SCORED)
+    score = 6
+    confidence = 0.5
+    criteria = factory.LazyFunction(list)
+    feedback = factory.LazyFunction(
+        lambda: [
+            {"criterion": "Overall", "strengths": "Clear.", "missing": "Detail.", "next_step": "Add detail."}
+        ]
+    )
+    model_name = "cold-start"
+
+
+class ConfirmedGradeFactory(factory.django.DjangoModelFactory[ConfirmedGrade]):
+    class Meta:
+        model = ConfirmedGrade
+
+    submission = factory.SubFactory(SubmissionFactory, status=Submission.Status.SCORED)
+    score = 7
+    decision = ConfirmedGrade.Decision.APPROVED
+
+
 class ScorePassbackFactory(factory.django.DjangoModelFactory[ScorePassback]):
     class Meta:
         model = ScorePassback
@@ -98,3 +123,37 @@ class LearningEventFactory(factory.django.DjangoModelFactory[LearningEvent]):
     object_type = "material"
     object_id = factory.Sequence(str)
     timestamp = factory.LazyFunction(timezone.now)
+
+
+class TutorSettingsFactory(factory.django.DjangoModelFactory[TutorSettings]):
+    class Meta:
+        model = TutorSettings
+
+    course = factory.SubFactory(CourseFactory)
+
+
+class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
+    class Meta:
+        model = Conversation
+
+    course = factory.SubFactory(CourseFactory)
+    student = factory.SubFactory(UserFactory)
+
+
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    role = Message.Role.STUDENT
+    text = "What is a cell?"
+    redacted_text = factory.SelfAttribute("text")
+
+
+class FaqEntryFactory(factory.django.DjangoModelFactory[FaqEntry]):
+    class Meta:
+        model = FaqEntry
+
+    course = factory.SubFactory(CourseFactory)
+    question = "What is a cell?"
+    answer = "The basic unit of life."

@@ -55,3 +55,8 @@ def course_member_is(*, user: AnyUser, course_id: int) -> bool:
     if getattr(user, "is_staff", False) and token_scope(user) is None:
         return True
     return course_role(user=user, course_id=course_id) is not None
+
+
+def course_learner_is(*, user: AnyUser, course_id: int) -> bool:
+    """Enrolled as a learner (the student pages: tutor chat, submissions)."""
+    return course_role(user=user, course_id=course_id) == Enrollment.Role.LEARNER

@@ -143,8 +143,12 @@ def deep_link_resources_create(
     if choice.kind == "tutor":
         tutor = DeepLinkResource().set_url(launch_url).set_title(f"{course.title}: AI tutor")
         return [tutor.set_custom_params({CUSTOM_RESOURCE: "tutor"})]
-    assignment = Assignment.objects.create(
-        course=course, title=choice.title, prompt=choice.prompt, max_score=choice.max_score
+    from grading.services import AssignmentData, assignment_create  # grading imports this module
+
+    # Rubric, reference answers and policies are set next in the instructor page.
+    assignment = assignment_create(
+        course=course,
+        data=AssignmentData(title=choice.title, prompt=choice.prompt, max_score=choice.max_score),
     )
     line_item = (
         LineItem()

@@ -118,6 +118,10 @@ def resource(request: HttpRequest) -> HttpResponse:
 def _resource_page(
     request: HttpRequest, record: LaunchRecord, *, new_window_url: str | None = None
 ) -> HttpResponse:
+    if record.assignment is not None:
+        from grading.views import assignment_page  # grading's pages for a graded assignment
+
+        return assignment_page(request, record, new_window_url=new_window_url)
     template = "lti/instructor.html" if is_staff_role(record.role) else "lti/student.html"
     role_label = Enrollment.Role(record.role).label
     context = {"record": record, "role_label": role_label, "new_window_url": new_window_url}

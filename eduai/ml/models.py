@@ -50,3 +50,9 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         scope = f" [{self.scope}]" if self.scope else ""
         return f"{self.get_task_display()}{scope}: {self.name} ({self.status})"
+
+
+# Fine-tuning records live in their sub-package; imported here so they belong to this app.
+from .training.models import TrainingRun, TrainingSnapshot  # noqa: E402
+
+__all__ = ["ModelVersion", "TrainingRun", "TrainingSnapshot"]

@@ -91,3 +91,31 @@ def _bundled_register(*, task: str, configured: str) -> ModelVersion:
         if existing is None:
             raise
         return existing
+
+
+class RollbackError(ValueError):
+    """A version that cannot be rolled back to (shown to the admin)."""
+
+
+def model_version_rollback(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
+    """Serve ``version`` again in place of the current production version of its task and
+    scope (any earlier version that is not rejected); recorded in the audit log."""
+    from eduai.audit.services import audit_record
+
+    version.refresh_from_db()
+    if version.status == ModelVersion.Status.PRODUCTION:
+        raise RollbackError(f"{version} is already in production.")
+    if version.status == ModelVersion.Status.REJECTED:
+        raise RollbackError(f"{version} was rejected by the evaluation gate; promote it explicitly instead.")
+    current = model_version_production(task=version.task, scope=version.scope)
+    if current is not None and version.created_at > current.created_at:
+        raise RollbackError(f"{version} is newer than the production version {current}; promote it instead.")
+    with transaction.atomic():
+        model_version_promote(version=version)
+        audit_record(
+            actor=actor,
+            action="model.rollback",
+            target=version,
+            details={"from_version": current.pk if current is not None else None, "to_version": version.pk},
+        )
+    return version

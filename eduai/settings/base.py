@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from .environment import (
     env_bool,
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "eduai.ml",
     "eduai.web",
     "eduai.audit",
+    "eduai.privacy",
     "grading",
     "tutoring",
     "analytics",
@@ -245,7 +247,33 @@ GRADING_SUBMISSION_MAX_CHARS = env_int("GRADING_SUBMISSION_MAX_CHARS", 50_000, m
 # again after each further batch of as many); it serves only if it beats the cold-start scorer.
 GRADING_TRAIN_AFTER_CONFIRMED = env_int("GRADING_TRAIN_AFTER_CONFIRMED", 30, minimum=5)
 
+# --- Fine-tuning (eduai/ml/training/) ------------------------------------------------------
+# A candidate is promoted only when its held-out metric beats production's by this much
+# (grading: QWK points; tutor: relative drop of the held-out loss).
+try:
+    EDUAI_TRAINING_PROMOTION_MARGIN = float(env_str("EDUAI_TRAINING_PROMOTION_MARGIN", "0.01"))
+except ValueError:
+    raise ImproperlyConfigured(
+        "Environment variable EDUAI_TRAINING_PROMOTION_MARGIN must be a number."
+    ) from None
+# New training rows (confirmed grades, endorsed answers) since the last snapshot that start a run.
+EDUAI_TRAINING_TRIGGER_NEW_ROWS = env_int("EDUAI_TRAINING_TRIGGER_NEW_ROWS", 30, minimum=1)
+# Optimizer steps between checkpoints of a run (a worker that dies resumes from the last one).
+EDUAI_TRAINING_CHECKPOINT_EVERY = env_int("EDUAI_TRAINING_CHECKPOINT_EVERY", 50, minimum=1)
+# A running run whose worker has not reported for this long is taken over by the next delivery.
+EDUAI_TRAINING_STALE_SECONDS = env_int("EDUAI_TRAINING_STALE_SECONDS", 300, minimum=10)
+# Trainer of per-assignment scorers: "ridge" (the grading app's scorer), "head" (torch head on
+# frozen encoder features, checkpointed) or "finetune" (the whole encoder; for GPU hosts).
+EDUAI_TRAINING_GRADING_TRAINER = env_choice(
+    "EDUAI_TRAINING_GRADING_TRAINER", "ridge", choices={"ridge", "head", "finetune"}
+)
+EDUAI_TRAINING_DIR = VAR_DIR / "training"
+
 # --- Privacy -------------------------------------------------------------------------------
+# Retention in days (0 keeps for ever): tutor conversations, and the raw text and files of
+# submissions (their scores and feedback stay for the gradebook).
+RETENTION_CONVERSATION_DAYS = env_int("RETENTION_CONVERSATION_DAYS", 30, minimum=0)
+RETENTION_SUBMISSION_DAYS = env_int("RETENTION_SUBMISSION_DAYS", 365, minimum=0)
 # What a student id looks like at this school (redacted from student text): a regular expression.
 EDUAI_STUDENT_ID_PATTERN = env_pattern("EDUAI_STUDENT_ID_PATTERN", r"\b[A-Za-z]{0,2}\d{6,10}\b")
 

@@ -1,0 +1,31 @@
+"""Training tasks: runs on the ``training`` queue; the nightly trigger and the recovery sweep
+on ``default`` (they only read data and enqueue)."""
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT
+
+from . import services
+
+
+@shared_task(bind=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300, **IDEMPOTENT, **RETRY_TRANSIENT)
+def training_run_execute(self: Any, run_id: int) -> str:
+    """Train, gate and promote or reject one run. Redelivered after a worker died, it resumes
+    from the run's last checkpoint; while another live worker runs it, it tries again later."""
+    outcome = services.training_run_execute(run_id=run_id)
+    if outcome is services.Claim.BUSY:
+        raise self.retry(countdown=settings.EDUAI_TRAINING_STALE_SECONDS)
+    return str(outcome.value)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900, **IDEMPOTENT, **RETRY_TRANSIENT)
+def training_runs_nightly() -> list[int]:
+    return [run.pk for run in services.training_runs_nightly()]
+
+
+@shared_task(soft_time_limit=120, time_limit=150, **IDEMPOTENT, **RETRY_TRANSIENT)
+def training_runs_recover() -> list[int]:
+    return services.training_runs_recover()

@@ -1,0 +1,224 @@
+"""The grading API: submit work, read a submission (and its released grade), review queue, approve,
+override. Students see only their own submissions, instructors those of their courses."""
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eduai.courses.access import course_member_is, course_staff_is
+
+from . import selectors, services
+from .models import Assignment, Submission
+
+
+def _submission_body(submission: Submission, *, staff: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": submission.pk,
+        "assignment_id": submission.assignment_id,
+        "attempt": submission.attempt,
+        "status": submission.status,
+        "error": submission.error,
+        "is_late": submission.is_late,
+        "superseded": submission.superseded,
+        "submitted_at": submission.submitted_at,
+        "filename": submission.filename,
+        "released": submission.released_at is not None,
+        "score": submission.released_score,
+        "feedback": submission.released_feedback if submission.released_at else [],
+    }
+    grade = getattr(submission, "ai_grade", None)
+    if staff and grade is not None:
+        body["ai_grade"] = {
+            "score": grade.score,
+            "confidence": grade.confidence,
+            "criteria": grade.criteria,
+            "feedback": grade.feedback,
+            "model_name": grade.model_name,
+            "model_version_id": grade.model_version_id,
+        }
+    return body
+
+
+class AiGradeOutputSerializer(serializers.Serializer[Any]):
+    class Meta:
+        ref_name = "GradingAiGrade"
+
+    score = serializers.DecimalField(max_digits=7, decimal_places=2)
+    confidence = serializers.FloatField()
+    criteria = serializers.ListField(child=serializers.DictField())
+    feedback = serializers.ListField(child=serializers.DictField())
+    model_name = serializers.CharField()
+    model_version_id = serializers.IntegerField(allow_null=True)
+
+
+class SubmissionOutputSerializer(serializers.Serializer[Any]):
+    class Meta:
+        ref_name = "GradingSubmission"
+
+    id = serializers.IntegerField()
+    assignment_id = serializers.IntegerField()
+    attempt = serializers.IntegerField()
+    status = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    is_late = serializers.BooleanField()
+    superseded = serializers.BooleanField()
+    submitted_at = serializers.DateTimeField()
+    filename = serializers.CharField(allow_blank=True)
+    released = serializers.BooleanField()
+    score = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    feedback = serializers.ListField(child=serializers.DictField())
+    ai_grade = AiGradeOutputSerializer(required=False)
+
+
+def _staff_assignment(request: Request, pk: int) -> Assignment:
+    assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
+    if not course_staff_is(user=request.user, course_id=assignment.course_id):
+        raise PermissionDenied("only the course's instructors may do this")
+    return assignment
+
+
+class SubmissionCreateApi(APIView):
+    """Submit an answer to an assignment (multipart: ``text`` and/or ``file``; or JSON ``text``).
+
+    The submission is stored before anything else; a 400 says why it was not accepted (an
+    unreadable file is kept, with status ``unreadable``, and does not use up an attempt).
+    """
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+        file = serializers.FileField(required=False, allow_null=True, default=None)
+
+    @extend_schema(request=InputSerializer, responses={201: SubmissionOutputSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
+        if not course_member_is(user=request.user, course_id=assignment.course_id):
+            raise PermissionDenied("only members of the course may submit")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            submission = services.submission_create(
+                assignment=assignment,
+                student=request.user,  # type: ignore[arg-type]
+                text=data.validated_data["text"],
+                upload=data.validated_data["file"],
+            )
+        except services.SubmissionError as error:
+            detail: dict[str, Any] = {"detail": error.message}
+            if error.submission is not None:
+                detail["submission_id"] = error.submission.pk
+            return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+        body = _submission_body(submission, staff=False)
+        return Response(SubmissionOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class SubmissionDetailApi(APIView):
+    """One submission: its status, and its grade and feedback once released (the AI grade too,
+    for the course's instructors)."""
+
+    @extend_schema(responses=SubmissionOutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        submission = get_object_or_404(Submission.objects.select_related("assignment__course"), pk=pk)
+        if not selectors.submission_visible_is(user=request.user, submission=submission):
+            # 404, not 403: another student's submission ids are none of a student's business.
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        staff = course_staff_is(user=request.user, course_id=submission.assignment.course_id)
+        return Response(SubmissionOutputSerializer(_submission_body(submission, staff=staff)).data)
+
+
+class ReviewQueueApi(APIView):
+    """The assignment's AI grades waiting for review, least confident and most informative first."""
+
+    class EntrySerializer(serializers.Serializer[Any]):
+        submission_id = serializers.IntegerField(source="submission.pk")
+        student_id = serializers.IntegerField(source="submission.student_id")
+        attempt = serializers.IntegerField(source="submission.attempt")
+        is_late = serializers.BooleanField(source="submission.is_late")
+        score = serializers.DecimalField(source="grade.score", max_digits=7, decimal_places=2)
+        confidence = serializers.FloatField(source="grade.confidence")
+        priority = serializers.FloatField()
+        criteria = serializers.ListField(source="grade.criteria", child=serializers.DictField())
+
+    @extend_schema(responses=EntrySerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        assignment = _staff_assignment(request, pk)
+        queue = selectors.review_queue(assignment=assignment)
+        return Response(self.EntrySerializer(queue, many=True).data)
+
+
+class ConfirmedOutputSerializer(serializers.Serializer[Any]):
+    class Meta:
+        ref_name = "GradingConfirmedGrade"
+
+    submission_id = serializers.IntegerField()
+    score = serializers.DecimalField(max_digits=7, decimal_places=2)
+    decision = serializers.CharField()
+    ai_score = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+
+
+class GradeApproveApi(APIView):
+    """Approve a submission's AI grade: confirmed, released to the student and posted to the LMS."""
+
+    @extend_schema(request=None, responses=ConfirmedOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        submission = get_object_or_404(Submission, pk=pk)
+        _staff_assignment(request, submission.assignment_id)
+        try:
+            confirmed = services.grade_approve(submission=submission, reviewer=request.user)  # type: ignore[arg-type]
+        except services.GradeError as error:
+            raise ValidationError({"detail": str(error)}) from error
+        return Response(ConfirmedOutputSerializer(confirmed).data)
+
+
+class GradeOverrideApi(APIView):
+    """Give a submission the instructor's own score (within the assignment's range) and comment."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        score = serializers.CharField()
+        comment = serializers.CharField(required=False, allow_blank=True, default="")
+        keep_ai_feedback = serializers.BooleanField(required=False, default=True)
+
+    @extend_schema(request=InputSerializer, responses=ConfirmedOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        submission = get_object_or_404(Submission, pk=pk)
+        _staff_assignment(request, submission.assignment_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            confirmed = services.grade_override(
+                submission=submission,
+                reviewer=request.user,  # type: ignore[arg-type]
+                **data.validated_data,
+            )
+        except services.GradeError as error:
+            raise ValidationError({"score": [str(error)]}) from error
+        return Response(ConfirmedOutputSerializer(confirmed).data)
+
+
+class GradeBulkApproveApi(APIView):
+    """Approve the AI grades of several submissions of one assignment at once."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        submission_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+        )
+
+    @extend_schema(request=InputSerializer, responses=ConfirmedOutputSerializer(many=True))
+    def post(self, request: Request, pk: int) -> Response:
+        assignment = _staff_assignment(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        confirmed = services.grades_bulk_approve(
+            assignment=assignment,
+            submission_ids=data.validated_data["submission_ids"],
+            reviewer=request.user,  # type: ignore[arg-type]
+        )
+        return Response(ConfirmedOutputSerializer(confirmed, many=True).data)

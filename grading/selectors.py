@@ -1,0 +1,132 @@
+"""Reads of the grading app: who may see what, the review queue, distributions."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from eduai.audit.models import AuditEntry
+from eduai.courses.access import course_staff_is
+
+from .models import AiGrade, Assignment, ConfirmedGrade, Submission
+
+
+def submission_visible_is(*, user: AbstractBaseUser | AnonymousUser, submission: Submission) -> bool:
+    """Students see their own submissions; instructors those of their courses."""
+    if not user.is_authenticated:
+        return False
+    return submission.student_id == user.pk or course_staff_is(
+        user=user, course_id=submission.assignment.course.pk
+    )
+
+
+def submission_list_for_student(*, assignment: Assignment, student: AbstractBaseUser) -> QuerySet[Submission]:
+    return Submission.objects.filter(assignment=assignment, student_id=student.pk).order_by("-attempt")
+
+
+def attempts_left(*, assignment: Assignment, student: AbstractBaseUser) -> int | None:
+    """None: unlimited."""
+    if not assignment.max_attempts:
+        return None
+    used = (
+        Submission.objects.filter(assignment=assignment, student_id=student.pk)
+        .exclude(status=Submission.Status.UNREADABLE)
+        .count()
+    )
+    return max(assignment.max_attempts - used, 0)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    submission: Submission
+    grade: AiGrade
+    priority: float
+
+
+def review_priority(*, grade: AiGrade, assignment: Assignment) -> float:
+    """Higher first: low confidence, and scores near the middle of the range (the grades whose
+    confirmation teaches the per-assignment scorer most, and where a wrong grade matters most)."""
+    span = float(assignment.max_score - assignment.min_score)
+    position = (float(grade.score) - float(assignment.min_score)) / span if span else 0.5
+    informativeness = 1 - abs(2 * position - 1)
+    return (1 - grade.confidence) + 0.5 * informativeness
+
+
+def review_queue(*, assignment: Assignment) -> list[QueueEntry]:
+    """The current, AI-graded, unconfirmed submissions, least confident and most informative first."""
+    submissions = (
+        Submission.objects.filter(
+            assignment=assignment,
+            superseded=False,
+            status=Submission.Status.SCORED,
+            confirmed_grade__isnull=True,
+        )
+        .select_related("ai_grade", "student")
+        .order_by("submitted_at")
+    )
+    entries = [
+        QueueEntry(
+            submission=submission,
+            grade=submission.ai_grade,
+            priority=review_priority(grade=submission.ai_grade, assignment=assignment),
+        )
+        for submission in submissions
+    ]
+    return sorted(entries, key=lambda entry: -entry.priority)
+
+
+def submissions_pending(*, assignment: Assignment) -> QuerySet[Submission]:
+    """Current submissions still waiting for (or failed at) their AI grade."""
+    return Submission.objects.filter(
+        assignment=assignment,
+        superseded=False,
+        status__in=[Submission.Status.QUEUED, Submission.Status.FAILED, Submission.Status.RECEIVED],
+    ).select_related("student")
+
+
+def submissions_confirmed(*, assignment: Assignment) -> QuerySet[ConfirmedGrade]:
+    return ConfirmedGrade.objects.filter(submission__assignment=assignment).select_related(
+        "submission__student", "confirmed_by"
+    )
+
+
+def score_distribution(*, assignment: Assignment, bins: int = 5) -> list[tuple[str, float]]:
+    """How many current submissions fall in each score band: the confirmed score where there is
+    one, else the AI's."""
+    scores: list[Decimal] = []
+    for submission in Submission.objects.filter(assignment=assignment, superseded=False).select_related(
+        "ai_grade", "confirmed_grade"
+    ):
+        # A missing reverse one-to-one raises an AttributeError subclass: getattr's default applies.
+        confirmed = getattr(submission, "confirmed_grade", None)
+        ai = getattr(submission, "ai_grade", None)
+        if confirmed is not None:
+            scores.append(confirmed.score)
+        elif ai is not None:
+            scores.append(ai.score)
+    return score_bands(scores, low=assignment.min_score, high=assignment.max_score, bins=bins)
+
+
+def _num(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.1')).normalize():f}"
+
+
+def score_bands(
+    scores: Sequence[Decimal], *, low: Decimal, high: Decimal, bins: int
+) -> list[tuple[str, float]]:
+    width = (high - low) / bins
+    counts = [0] * bins
+    for score in scores:
+        index = min(int((score - low) / width), bins - 1) if width else 0
+        counts[max(index, 0)] += 1
+    labels = [f"{_num(low + width * i)}-{_num(low + width * (i + 1))}" for i in range(bins)]
+    return [(label, float(count)) for label, count in zip(labels, counts, strict=True)]
+
+
+def submission_history(*, submission: Submission) -> QuerySet[AuditEntry]:
+    """What instructors (or automatic release) did to a submission's grade, oldest first."""
+    return AuditEntry.objects.filter(
+        action__startswith="grade.", details__submission_id=submission.pk
+    ).order_by("created_at", "id")

@@ -1,0 +1,797 @@
+"""Writes of the grading app: assignments, submissions, AI grades, review, release, scorer training.
+
+The flow: ``submission_create`` stores the row (and the uploaded file, as sent) first, then reads
+the file's text, then enqueues scoring on commit. ``submissions_score`` (inference queue) grades a
+batch with the assignment's production scorer, or the cold-start one, and writes feedback; an
+assignment with automatic release sends confident grades out at once. Instructors approve or
+override in the review queue (``grade_approve``, ``grade_override``): each is a ConfirmedGrade
+(training data) and an audit-log entry, and releases the grade, which posts it to the LMS once
+through the ScorePassback outbox. Enough confirmed grades enqueue ``assignment_scorer_train``
+(training queue), which promotes a per-assignment scorer only if it beats the current one on
+held-out confirmed grades.
+
+Model versions: the cold-start scorer is built into the code (``grading.scoring``) and is not a
+registered version (an AiGrade from it has ``model_version=None`` and its name in
+``model_name``); a per-assignment scorer is a ``ModelVersion`` with task ``grading_scorer`` and
+scope ``assignment:<id>``, whose production version the scoring task picks.
+"""
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from analytics.models import LearningEvent
+from analytics.services import event_record
+from eduai.audit.models import AuditEntry
+from eduai.audit.services import audit_record
+from eduai.celery import TRANSIENT_ERRORS
+from eduai.courses.models import Course
+from eduai.documents import DocumentError, extract_text
+from eduai.ml.models import ModelVersion
+from eduai.ml.selectors import model_version_production
+from eduai.ml.storage import verify_checksum
+from eduai.privacy.pseudonyms import pseudonym
+from eduai.privacy.redaction import Person, redact
+from eduai.privacy.roster import course_people
+
+from .feedback import CriterionInput, feedback_as_text, feedback_write
+from .models import AiGrade, Assignment, ConfirmedGrade, Submission
+
+if TYPE_CHECKING:
+    from .scoring import GradingItem, Scorer
+
+logger = logging.getLogger(__name__)
+
+SUBMISSION_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+COLD_START_NAME = "cold-start"
+CENT = Decimal("0.01")
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be accepted; the message is for the student."""
+
+    def __init__(self, message: str, *, submission: Submission | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.submission = submission
+
+
+class GradeError(Exception):
+    """A review action that cannot be done; the message is for the instructor."""
+
+
+# --- Assignments ------------------------------------------------------------------------------
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(f"{what} must be a number, not {value!r}.") from None
+    if not number.is_finite():
+        raise ValidationError(f"{what} must be a number, not {value!r}.")
+    return number
+
+
+def _num(value: Decimal) -> str:
+    """A decimal as people write it: 10, 7.5 (not 1E+1 or 7.50)."""
+    return f"{value.normalize():f}"
+
+
+def rubric_validate(*, rubric: object, max_score: Decimal) -> list[dict[str, Any]]:
+    """The rubric, normalised, or a ValidationError saying what is wrong with it.
+
+    Each criterion has a name and points (> 0), optionally a description and levels (each a
+    label and points from 0 to the criterion's points, the best level worth all of them); the
+    criteria's points add up to the assignment's maximum score. An empty rubric grades the answer
+    as a whole.
+    """
+    if rubric in (None, "", []):
+        return []
+    if not isinstance(rubric, list):
+        raise ValidationError("The rubric must be a list of criteria.")
+    criteria: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for number, criterion in enumerate(rubric, start=1):
+        if not isinstance(criterion, dict):
+            raise ValidationError(f"Criterion {number} must be an object with a name and points.")
+        name = str(criterion.get("name") or "").strip()
+        if not name:
+            raise ValidationError(f"Criterion {number} has no name.")
+        if name.lower() in names:
+            raise ValidationError(f"Two criteria are called “{name}”.")
+        names.add(name.lower())
+        points = _decimal(criterion.get("points"), f"The points of “{name}”")
+        if points <= 0:
+            raise ValidationError(f"The points of “{name}” must be more than 0.")
+        levels: list[dict[str, Any]] = []
+        for level in criterion.get("levels") or []:
+            if not isinstance(level, dict) or not str(level.get("label") or "").strip():
+                raise ValidationError(f"Each level of “{name}” needs a label and points.")
+            level_points = _decimal(level.get("points"), f"A level of “{name}”")
+            if not 0 <= level_points <= points:
+                raise ValidationError(
+                    f"Level “{level['label']}” of “{name}” is worth {_num(level_points)}; "
+                    f"levels must be worth 0 to {_num(points)} points."
+                )
+            levels.append(
+                {
+                    "label": str(level["label"]).strip(),
+                    "points": float(level_points),
+                    "description": str(level.get("description") or "").strip(),
+                }
+            )
+        if levels and max(float(level["points"]) for level in levels) != float(points):
+            raise ValidationError(f"The best level of “{name}” must be worth all its {_num(points)} points.")
+        criteria.append(
+            {
+                "name": name,
+                "description": str(criterion.get("description") or "").strip(),
+                "points": float(points),
+                "levels": sorted(levels, key=lambda level: level["points"]),
+            }
+        )
+    total = sum((Decimal(str(criterion["points"])) for criterion in criteria), Decimal(0))
+    if total != max_score:
+        raise ValidationError(
+            f"The rubric's points add up to {_num(total)}, but the maximum score is {_num(max_score)}: "
+            "make them equal."
+        )
+    return criteria
+
+
+@dataclass(frozen=True)
+class AssignmentData:
+    """What an instructor sets on an assignment."""
+
+    title: str
+    prompt: str
+    kind: str = Assignment.Kind.SHORT_ANSWER
+    rubric: Sequence[dict[str, Any]] = ()
+    reference_answers: Sequence[str] = ()
+    min_score: Decimal = Decimal(0)
+    max_score: Decimal = Decimal(10)
+    release_policy: str = Assignment.ReleasePolicy.MANUAL
+    auto_release_confidence: float = 0.9
+    max_attempts: int = 1
+    due_at: datetime | None = None
+    accept_late: bool = True
+
+
+def _assignment_fields(data: AssignmentData) -> dict[str, Any]:
+    if not data.title.strip() or not data.prompt.strip():
+        raise ValidationError("An assignment needs a title and a question or task.")
+    if not Decimal(0) <= data.min_score < data.max_score:
+        raise ValidationError(
+            f"The score range {_num(data.min_score)} to {_num(data.max_score)} is not valid: "
+            "the minimum must be 0 or more and below the maximum."
+        )
+    if not 0 <= data.auto_release_confidence <= 1:
+        raise ValidationError("The confidence threshold must be between 0 and 1.")
+    if data.kind not in Assignment.Kind.values or data.release_policy not in Assignment.ReleasePolicy.values:
+        raise ValidationError("Unknown assignment kind or release policy.")
+    references = [str(answer).strip() for answer in data.reference_answers if str(answer).strip()]
+    return {
+        "title": data.title.strip(),
+        "prompt": data.prompt.strip(),
+        "kind": data.kind,
+        "rubric": rubric_validate(rubric=list(data.rubric) if data.rubric else [], max_score=data.max_score),
+        "reference_answers": references,
+        "min_score": data.min_score,
+        "max_score": data.max_score,
+        "release_policy": data.release_policy,
+        "auto_release_confidence": data.auto_release_confidence,
+        "max_attempts": data.max_attempts,
+        "due_at": data.due_at,
+        "accept_late": data.accept_late,
+    }
+
+
+def assignment_create(*, course: Course, data: AssignmentData) -> Assignment:
+    return Assignment.objects.create(course=course, **_assignment_fields(data))
+
+
+def assignment_update(*, assignment: Assignment, data: AssignmentData) -> Assignment:
+    for name, value in _assignment_fields(data).items():
+        setattr(assignment, name, value)
+    assignment.save()
+    return assignment
+
+
+# --- Submissions ------------------------------------------------------------------------------
+def _attempts_used(*, assignment: Assignment, student: AbstractBaseUser) -> int:
+    return (
+        Submission.objects.filter(assignment=assignment, student_id=student.pk)
+        .exclude(status=Submission.Status.UNREADABLE)
+        .count()
+    )
+
+
+def _check_text(text: str, *, what: str) -> None:
+    if "\x00" in text:
+        raise SubmissionError(f"{what} contains binary data, not text. Paste the text or upload a document.")
+    limit = settings.GRADING_SUBMISSION_MAX_CHARS
+    if len(text) > limit:
+        raise SubmissionError(f"{what} has {len(text):,} characters; the most accepted is {limit:,}.")
+
+
+def submission_create(
+    *,
+    assignment: Assignment,
+    student: AbstractBaseUser,
+    text: str = "",
+    upload: UploadedFile | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Store a student's answer (typed text, a file, or both), then read the file, then enqueue
+    scoring. Raises SubmissionError with a message for the student; a file that cannot be read
+    stays stored (status "unreadable", with the reason) and does not use up an attempt."""
+    now = now or timezone.now()
+    text = (text or "").replace("\r\n", "\n")
+    if upload is None and not text.strip():
+        raise SubmissionError("Your answer is empty. Type an answer or choose a file.")
+    _check_text(text, what="Your answer")
+    if upload is not None:
+        filename = Path(upload.name or "").name
+        if Path(filename).suffix.lower() not in SUBMISSION_SUFFIXES:
+            raise SubmissionError(
+                f"“{filename}” is not a file type we accept; upload {', '.join(SUBMISSION_SUFFIXES)}."
+            )
+        if (upload.size or 0) > settings.UPLOAD_MAX_BYTES:
+            raise SubmissionError(
+                f"“{filename}” is {upload.size:,} bytes; the largest file accepted is "
+                f"{settings.UPLOAD_MAX_BYTES:,} bytes."
+            )
+        if not upload.size:
+            raise SubmissionError(f"“{filename}” is empty.")
+    used = _attempts_used(assignment=assignment, student=student)
+    if assignment.max_attempts and used >= assignment.max_attempts:
+        raise SubmissionError(f"You have used all {assignment.max_attempts} attempt(s) for this assignment.")
+    is_late = assignment.due_at is not None and now > assignment.due_at
+    if is_late and not assignment.accept_late:
+        raise SubmissionError("The due date has passed and this assignment does not accept late work.")
+    with transaction.atomic():
+        submission = Submission(
+            assignment=assignment,
+            student_id=student.pk,
+            text=text,
+            attempt=used + 1,
+            is_late=is_late,
+            status=Submission.Status.RECEIVED,
+        )
+        if upload is not None:
+            submission.filename = Path(upload.name or "").name[:255]
+            submission.file.save(submission.filename, upload, save=False)
+        submission.save()
+    # The row and the file are committed: whatever happens next, the work is kept.
+    if upload is not None:
+        try:
+            with submission.file.open("rb") as stored:
+                data = stored.read()
+            extracted = extract_text(filename=submission.filename, data=data)
+            _check_text(extracted, what=f"“{submission.filename}”")
+        except (DocumentError, SubmissionError) as error:
+            message = error.message if isinstance(error, SubmissionError) else str(error)
+            Submission.objects.filter(pk=submission.pk).update(
+                status=Submission.Status.UNREADABLE, error=message[:2000]
+            )
+            submission.refresh_from_db()
+            raise SubmissionError(
+                f"{message} Your file is kept; fix it and submit again.", submission=submission
+            ) from error
+        text = f"{text.strip()}\n\n{extracted}" if text.strip() else extracted
+        _check_text(text, what="Your answer with the file")
+    return _submission_queue(submission=submission, text=text)
+
+
+def _audit_subject(submission: Submission) -> dict[str, object]:
+    """How the audit log names a submission: ids and the course pseudonym, never a name (the
+    log is append-only, and a student's erasure must not leave their name in it)."""
+    return {
+        "assignment_id": submission.assignment_id,
+        "submission_id": submission.pk,
+        "student": pseudonym(user_id=submission.student_id, course_id=submission.assignment.course_id),
+    }
+
+
+@transaction.atomic
+def _submission_queue(*, submission: Submission, text: str) -> Submission:
+    submission.text = text
+    submission.status = Submission.Status.QUEUED
+    submission.save(update_fields=["text", "status"])
+    Submission.objects.filter(assignment=submission.assignment, student=submission.student).exclude(
+        pk=submission.pk
+    ).update(superseded=True)
+    event_record(
+        user=submission.student,
+        course=submission.assignment.course,
+        verb=LearningEvent.Verb.SUBMITTED,
+        object_type="assignment",
+        object_id=str(submission.assignment_id),
+        timestamp=submission.submitted_at,
+        knowledge_points=submission.assignment.knowledge_points.all(),
+    )
+    transaction.on_commit(lambda: _enqueue_scoring([submission.pk]))
+    return submission
+
+
+def _enqueue_scoring(submission_ids: list[int]) -> None:
+    from .tasks import submissions_score as score_task  # tasks import this module
+
+    score_task.delay(submission_ids)
+
+
+def submissions_rescore(*, assignment: Assignment) -> list[int]:
+    """Enqueue, as one batch, every current submission whose AI grading failed or never ran."""
+    ids = list(
+        Submission.objects.filter(
+            assignment=assignment,
+            superseded=False,
+            status__in=[Submission.Status.QUEUED, Submission.Status.FAILED],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        Submission.objects.filter(pk__in=ids).update(status=Submission.Status.QUEUED, error="")
+        transaction.on_commit(lambda: _enqueue_scoring(ids))
+    return ids
+
+
+# --- Scoring ----------------------------------------------------------------------------------
+_scorers_lock = threading.Lock()
+_scorers: dict[str, "Scorer"] = {}
+
+
+def assignment_scope(assignment: Assignment) -> str:
+    return f"assignment:{assignment.pk}"
+
+
+def _scorer_for(assignment: Assignment) -> tuple["Scorer", ModelVersion | None]:
+    """The assignment's production scorer, or the cold-start one; loaded once per process."""
+    from .scoring import cold_start_scorer, scorer_load
+
+    version = model_version_production(
+        task=ModelVersion.Task.GRADING_SCORER, scope=assignment_scope(assignment)
+    )
+    key = f"version:{version.pk}" if version is not None else COLD_START_NAME
+    with _scorers_lock:
+        scorer = _scorers.get(key)
+        if scorer is None:
+            if version is not None:
+                try:
+                    verify_checksum(Path(version.weights_path), version.sha256)
+                    scorer = scorer_load(Path(version.weights_path))
+                except Exception:
+                    logger.exception("Scorer version %s cannot load; using the cold-start scorer", version.pk)
+                    version = None
+                    scorer = _scorers.get(COLD_START_NAME) or cold_start_scorer()
+                    key = COLD_START_NAME
+            else:
+                scorer = cold_start_scorer()
+            _scorers[key] = scorer
+    return scorer, version
+
+
+def grading_item(*, submission: Submission, people: Sequence[Person]) -> "GradingItem":
+    """The scorer's view of a submission; the student's text redacted first."""
+    from .scoring import GradingItem
+
+    assignment = submission.assignment
+    return GradingItem(
+        prompt_id=f"assignment-{assignment.pk}",
+        question=assignment.prompt,
+        reference_answers=tuple(assignment.reference_answers),
+        rubric=tuple(assignment.rubric),
+        answer=redact(submission.text, people=people).text,
+        min_score=float(assignment.min_score),
+        max_score=float(assignment.max_score),
+    )
+
+
+def _clamp(assignment: Assignment, value: float) -> Decimal:
+    score = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return min(max(score, assignment.min_score), assignment.max_score)
+
+
+def submissions_score(*, submission_ids: Sequence[int], use_model_feedback: bool = True) -> list[AiGrade]:
+    """AI-grade a batch of submissions (one scorer call per assignment) and write their feedback.
+
+    Safe to run twice: a submission that already has an AI grade, or is no longer waiting, is
+    skipped.
+    """
+    waiting = (
+        Submission.objects.filter(
+            pk__in=submission_ids, status=Submission.Status.QUEUED, ai_grade__isnull=True
+        )
+        .select_related("assignment__course", "student")
+        .order_by("pk")
+    )
+    by_assignment: dict[int, list[Submission]] = {}
+    for submission in waiting:
+        by_assignment.setdefault(submission.assignment_id, []).append(submission)
+    grades: list[AiGrade] = []
+    for submissions in by_assignment.values():
+        assignment = submissions[0].assignment
+        try:
+            grades += _score_assignment_batch(assignment, submissions, use_model_feedback=use_model_feedback)
+        except TRANSIENT_ERRORS:
+            raise  # still queued: the task's retry scores them
+        except Exception as error:
+            logger.exception("Scoring failed for assignment %s", assignment.pk)
+            Submission.objects.filter(pk__in=[s.pk for s in submissions], ai_grade__isnull=True).update(
+                status=Submission.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
+            )
+            raise
+    return grades
+
+
+def _score_assignment_batch(
+    assignment: Assignment, submissions: list[Submission], *, use_model_feedback: bool
+) -> list[AiGrade]:
+    people = course_people(course_id=assignment.course_id)
+    items = [grading_item(submission=submission, people=people) for submission in submissions]
+    scorer, version = _scorer_for(assignment)
+    predictions = scorer.predict(items)
+    descriptions = {criterion["name"]: criterion.get("description", "") for criterion in assignment.rubric}
+    grades = []
+    for submission, item, prediction in zip(submissions, items, predictions, strict=True):
+        criteria: list[dict[str, Any]] = [
+            {
+                "name": result.name,
+                "score": float(result.score),
+                "max_points": float(result.max_points),
+                "met": bool(result.met),
+                "evidence": result.evidence,
+            }
+            for result in prediction.criteria
+        ] or [
+            # No rubric: the answer as a whole is the one criterion.
+            {
+                "name": "Overall",
+                "score": float(prediction.score) - float(assignment.min_score),
+                "max_points": float(assignment.max_score - assignment.min_score),
+                "met": item.fraction(prediction.score) >= 0.5,
+                "evidence": "",
+            }
+        ]
+        feedback = feedback_write(
+            question=assignment.prompt,
+            references=assignment.reference_answers,
+            answer=item.answer,
+            criteria=[
+                CriterionInput(
+                    name=criterion["name"],
+                    description=descriptions.get(criterion["name"], ""),
+                    score=criterion["score"],
+                    max_points=criterion["max_points"],
+                    met=criterion["met"],
+                    evidence=criterion["evidence"],
+                )
+                for criterion in criteria
+            ],
+            use_model=use_model_feedback,
+        )
+        grades.append(
+            _ai_grade_store(
+                submission=submission,
+                score=_clamp(assignment, prediction.score),
+                confidence=min(max(float(prediction.confidence), 0.0), 1.0),
+                criteria=criteria,
+                feedback=feedback,
+                version=version,
+                model_name=version.name if version is not None else COLD_START_NAME,
+            )
+        )
+    return grades
+
+
+@transaction.atomic
+def _ai_grade_store(
+    *,
+    submission: Submission,
+    score: Decimal,
+    confidence: float,
+    criteria: list[dict[str, Any]],
+    feedback: list[dict[str, Any]],
+    version: ModelVersion | None,
+    model_name: str,
+) -> AiGrade:
+    grade = AiGrade.objects.create(
+        submission=submission,
+        score=score,
+        confidence=confidence,
+        criteria=criteria,
+        feedback=feedback,
+        model_version=version,
+        model_name=model_name,
+    )
+    submission.status = Submission.Status.SCORED
+    submission.error = ""
+    submission.save(update_fields=["status", "error"])
+    assignment = submission.assignment
+    if (
+        assignment.release_policy == Assignment.ReleasePolicy.AUTO
+        and confidence >= assignment.auto_release_confidence
+        and not submission.superseded
+    ):
+        grade_release(submission=submission, score=score, feedback=feedback, actor=None, automatic=True)
+    return grade
+
+
+# --- Review and release -----------------------------------------------------------------------
+def grade_release(
+    *,
+    submission: Submission,
+    score: Decimal,
+    feedback: list[dict[str, Any]],
+    actor: AbstractBaseUser | None,
+    automatic: bool = False,
+) -> bool:
+    """Show the grade to the student and post it to the LMS, once.
+
+    Releasing the same score again does nothing; a different score (an override after an
+    automatic release) replaces the released one and is posted as the LMS's new result.
+    Returns whether anything was released.
+    """
+    from eduai.lti.services import score_passback_enqueue
+
+    now = timezone.now()
+    changed = (
+        Submission.objects.filter(pk=submission.pk)
+        .filter(Q(released_at__isnull=True) | ~Q(released_score=score))
+        .update(released_score=score, released_feedback=feedback, released_at=now)
+    )
+    if not changed:
+        Submission.objects.filter(pk=submission.pk).update(released_feedback=feedback)
+        return False
+    submission.refresh_from_db()
+    assignment = submission.assignment
+    if assignment.resource_link_id is not None:
+        score_passback_enqueue(
+            assignment=assignment,
+            student=submission.student,
+            score_given=score,
+            comment=feedback_as_text(feedback)[:4000],
+        )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.GRADE_RELEASE,
+        course=assignment.course,
+        details={
+            **_audit_subject(submission),
+            "score": str(score),
+            "automatic": automatic,
+            "posted_to_lms": assignment.resource_link_id is not None,
+        },
+    )
+    span = assignment.max_score - assignment.min_score
+    event_record(
+        user=submission.student,
+        course=assignment.course,
+        verb=LearningEvent.Verb.GRADED,
+        object_type="assignment",
+        object_id=str(assignment.pk),
+        timestamp=now,
+        result_score=float((score - assignment.min_score) / span),
+        knowledge_points=assignment.knowledge_points.all(),
+    )
+    return True
+
+
+def _reviewable(submission: Submission) -> AiGrade:
+    grade = AiGrade.objects.filter(submission=submission).first()
+    if grade is None:
+        raise GradeError("This submission has no AI grade yet; wait for it or override with a score.")
+    return grade
+
+
+def _confirm(
+    *,
+    submission: Submission,
+    reviewer: AbstractBaseUser,
+    score: Decimal,
+    feedback: list[dict[str, Any]],
+    decision: str,
+    ai_score: Decimal | None,
+) -> ConfirmedGrade:
+    confirmed, _ = ConfirmedGrade.objects.update_or_create(
+        submission=submission,
+        defaults={
+            "score": score,
+            "feedback": feedback,
+            "decision": decision,
+            "ai_score": ai_score,
+            "confirmed_by_id": reviewer.pk,
+        },
+    )
+    audit_record(
+        actor=reviewer,
+        action=(
+            AuditEntry.Action.GRADE_APPROVE
+            if decision == ConfirmedGrade.Decision.APPROVED
+            else AuditEntry.Action.GRADE_OVERRIDE
+        ),
+        course=submission.assignment.course,
+        details={
+            **_audit_subject(submission),
+            "score": str(score),
+            "ai_score": None if ai_score is None else str(ai_score),
+        },
+    )
+    grade_release(submission=submission, score=score, feedback=feedback, actor=reviewer)
+    scorer_training_maybe_enqueue(assignment=submission.assignment)
+    return confirmed
+
+
+@transaction.atomic
+def grade_approve(*, submission: Submission, reviewer: AbstractBaseUser) -> ConfirmedGrade:
+    """The instructor accepts the AI grade and its feedback as they are."""
+    submission = (
+        Submission.objects.select_for_update().select_related("assignment", "student").get(pk=submission.pk)
+    )
+    grade = _reviewable(submission)
+    return _confirm(
+        submission=submission,
+        reviewer=reviewer,
+        score=grade.score,
+        feedback=grade.feedback,
+        decision=ConfirmedGrade.Decision.APPROVED,
+        ai_score=grade.score,
+    )
+
+
+@transaction.atomic
+def grade_override(
+    *,
+    submission: Submission,
+    reviewer: AbstractBaseUser,
+    score: object,
+    comment: str = "",
+    keep_ai_feedback: bool = True,
+) -> ConfirmedGrade:
+    """The instructor's own score (within the assignment's range) and, optionally, comment.
+
+    The comment comes first in the feedback; the AI's per-criterion feedback follows unless
+    ``keep_ai_feedback`` is off.
+    """
+    submission = (
+        Submission.objects.select_for_update().select_related("assignment", "student").get(pk=submission.pk)
+    )
+    assignment = submission.assignment
+    try:
+        value = Decimal(str(score).strip())
+    except (InvalidOperation, ValueError):
+        raise GradeError(f"“{score}” is not a score; enter a number.") from None
+    if not value.is_finite() or not assignment.min_score <= value <= assignment.max_score:
+        raise GradeError(
+            f"A score of {score} is outside this assignment's range: "
+            f"enter {_num(assignment.min_score)} to {_num(assignment.max_score)}."
+        )
+    if value != value.quantize(CENT):
+        raise GradeError("Use at most two decimal places.")
+    grade = AiGrade.objects.filter(submission=submission).first()
+    feedback: list[dict[str, Any]] = []
+    if comment.strip():
+        feedback.append({"criterion": "Instructor", "comment": comment.strip(), "source": "instructor"})
+    if keep_ai_feedback and grade is not None:
+        feedback += grade.feedback
+    return _confirm(
+        submission=submission,
+        reviewer=reviewer,
+        score=value,
+        feedback=feedback,
+        decision=ConfirmedGrade.Decision.OVERRIDDEN,
+        ai_score=grade.score if grade is not None else None,
+    )
+
+
+def grades_bulk_approve(
+    *, assignment: Assignment, submission_ids: Sequence[int], reviewer: AbstractBaseUser
+) -> list[ConfirmedGrade]:
+    """Approve the AI grades of the chosen submissions of one assignment; those without an AI
+    grade, or of another assignment, are left alone. All or nothing."""
+    chosen = Submission.objects.filter(
+        assignment=assignment, pk__in=submission_ids, ai_grade__isnull=False
+    ).order_by("pk")
+    with transaction.atomic():
+        return [grade_approve(submission=submission, reviewer=reviewer) for submission in chosen]
+
+
+# --- Per-assignment scorer training (issue 9 generalises this) --------------------------------
+def scorer_training_maybe_enqueue(*, assignment: Assignment) -> bool:
+    """Enqueue training when the assignment has N more confirmed grades than at its last training."""
+    threshold = settings.GRADING_TRAIN_AFTER_CONFIRMED
+    count = ConfirmedGrade.objects.filter(submission__assignment=assignment).count()
+    trained_at = (
+        Assignment.objects.filter(pk=assignment.pk).values_list("scorer_trained_at_count", flat=True).get()
+    )
+    if count < threshold or count - trained_at < threshold:
+        return False
+    # Conditional, so two reviewers confirming at once enqueue one training, not two.
+    claimed = Assignment.objects.filter(pk=assignment.pk, scorer_trained_at_count=trained_at).update(
+        scorer_trained_at_count=count
+    )
+    if claimed:
+        assignment_id = assignment.pk
+        transaction.on_commit(lambda: _enqueue_training(assignment_id))
+    return bool(claimed)
+
+
+def _enqueue_training(assignment_id: int) -> None:
+    from .tasks import assignment_scorer_train as train_task
+
+    train_task.delay(assignment_id)
+
+
+def _mean_absolute_error(predicted: Sequence[float], actual: Sequence[float]) -> float:
+    return sum(abs(p - a) for p, a in zip(predicted, actual, strict=True)) / len(actual)
+
+
+def assignment_scorer_train(*, assignment_id: int, heldout_every: int = 5) -> ModelVersion | None:
+    """Train a scorer on the assignment's confirmed grades, compare it with the scorer serving now
+    on held-out confirmed grades (every ``heldout_every``-th, by submission id: reproducible),
+    and register it; it is promoted only when its mean absolute error there is lower."""
+    from eduai.ml.services import model_version_promote, model_version_register
+    from eduai.ml.storage import atomic_directory
+
+    from .scoring import assignment_scorer_train as scorer_train
+
+    assignment = Assignment.objects.select_related("course").get(pk=assignment_id)
+    confirmed = list(
+        ConfirmedGrade.objects.filter(submission__assignment=assignment)
+        .select_related("submission__assignment")
+        .order_by("submission_id")
+    )
+    people = course_people(course_id=assignment.course_id)
+    items = [grading_item(submission=grade.submission, people=people) for grade in confirmed]
+    scores = [float(grade.score) for grade in confirmed]
+    heldout = [i for i in range(len(items)) if i % heldout_every == heldout_every - 1]
+    train = [i for i in range(len(items)) if i % heldout_every != heldout_every - 1]
+    if len(heldout) < 2 or len(train) < 4:
+        logger.info("Assignment %s has too few confirmed grades (%s) to train", assignment_id, len(items))
+        return None
+    candidate = scorer_train([items[i] for i in train], [scores[i] for i in train])
+    current, current_version = _scorer_for(assignment)
+    heldout_items = [items[i] for i in heldout]
+    heldout_scores = [scores[i] for i in heldout]
+    candidate_error = _mean_absolute_error(
+        [p.score for p in candidate.predict(heldout_items)], heldout_scores
+    )
+    current_error = _mean_absolute_error([p.score for p in current.predict(heldout_items)], heldout_scores)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+    target = Path(settings.EDUAI_MODEL_CACHE_DIR) / "grading" / f"assignment-{assignment_id}" / stamp
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_directory(target) as directory:
+        candidate.save(directory)
+    better = candidate_error < current_error
+    version = model_version_register(
+        task=ModelVersion.Task.GRADING_SCORER,
+        scope=assignment_scope(assignment),
+        name=f"assignment-{assignment_id}-{stamp}",
+        base_model=current_version.name if current_version is not None else COLD_START_NAME,
+        weights_path=target,
+        metrics={
+            "heldout_mae": round(candidate_error, 4),
+            "baseline_mae": round(current_error, 4),
+            "baseline": current_version.name if current_version is not None else COLD_START_NAME,
+            "train_size": len(train),
+            "heldout_size": len(heldout),
+        },
+    )
+    if better:
+        return model_version_promote(version=version)
+    version.status = ModelVersion.Status.REJECTED
+    version.save(update_fields=["status"])
+    return version

@@ -1,0 +1,149 @@
+"""The tutor's pages: what students and instructors see, and who may see it."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from analytics.models import LearningEvent
+from tests.factories import UserFactory
+from tutoring import services
+from tutoring.models import Chunk, TutorSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_chat_page_asks_for_the_notice_once_then_shows_the_chat(tutor_course):
+    student = _client(tutor_course.student)
+    url = f"/tutoring/courses/{tutor_course.course.pk}/"
+    page = student.get(url).content.decode()
+    assert "Before you start: about this AI tutor" in page
+    assert "data-chat-start-url" not in page
+    assert student.post(f"/tutoring/courses/{tutor_course.course.pk}/notice/").status_code == 302
+    page = student.get(url).content.decode()
+    assert "Before you start" not in page
+    assert f'data-chat-start-url="/api/v1/tutoring/courses/{tutor_course.course.pk}/questions/"' in page
+    assert "eduai:chat-finished from:body" in page
+    assert student.get(url)["Content-Security-Policy"]  # framable LTI page with its CSP
+    assert _client(tutor_course.instructor).get(url).status_code == 404
+    assert _client(UserFactory.create()).get(url).status_code == 404
+
+
+def test_a_switched_off_tutor_says_so(tutor_course):
+    services.tutor_settings_update(course=tutor_course.course, enabled=False)
+    page = _client(tutor_course.student).get(f"/tutoring/courses/{tutor_course.course.pk}/").content.decode()
+    assert "The tutor is switched off" in page
+
+
+def test_the_thread_shows_sources_and_rating_buttons(tutor_course, django_capture_on_commit_callbacks):
+    services.notice_accept(user=tutor_course.student, course=tutor_course.course)
+    with django_capture_on_commit_callbacks(execute=False):
+        asked = services.question_ask(
+            student=tutor_course.student, course=tutor_course.course, text="What is RuBisCO?"
+        )
+    chunk = Chunk.objects.filter(material=tutor_course.material).order_by("ordinal")[0]
+    services._answer_finish(
+        asked.answer,
+        text="An enzyme [1].",
+        source="model",
+        citations=[{"chunk": chunk.pk, "title": "Photosynthesis", "number": 1}],
+    )
+    student = _client(tutor_course.student)
+    thread = student.get(f"/tutoring/courses/{tutor_course.course.pk}/thread/").content.decode()
+    assert 'class="chat-text">What is RuBisCO?</p>' in thread
+    assert f'href="/tutoring/passages/{chunk.pk}/"' in thread
+    assert "[1] Photosynthesis" in thread
+    assert f'hx-post="/tutoring/answers/{asked.answer.pk}/rating/"' in thread
+    rated = student.post(
+        f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "0"}, HTTP_HX_REQUEST="true"
+    )
+    assert 'value="0" aria-describedby' in rated.content.decode()
+    assert "HX-Trigger" in rated.headers
+    assert student.post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "x"}).status_code == 400
+    assert (
+        _client(tutor_course.classmate)
+        .post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "1"})
+        .status_code
+        == 404
+    )
+    flagged = student.post(f"/tutoring/answers/{asked.answer.pk}/flag/", {"reason": "wrong"}).content.decode()
+    assert "You flagged this answer" in flagged
+
+    passage = student.get(f"/tutoring/passages/{chunk.pk}/")
+    assert passage.status_code == 200
+    assert chunk.text[:30] in passage.content.decode()
+    assert LearningEvent.objects.filter(verb="viewed", object_type="material").count() == 1
+    assert _client(UserFactory.create()).get(f"/tutoring/passages/{chunk.pk}/").status_code == 404
+
+
+def test_the_instructor_page_settings_and_upload(tutor_course, django_capture_on_commit_callbacks):
+    teacher = _client(tutor_course.instructor)
+    base = f"/tutoring/courses/{tutor_course.course.pk}/manage/"
+    page = teacher.get(base).content.decode()
+    assert "Photosynthesis" in page
+    assert "Tutor settings for the course" in page
+    assert _client(tutor_course.student).get(base).status_code == 404
+
+    saved = teacher.post(
+        base + "settings/",
+        {
+            "enabled": "on",
+            "mode": "direct",
+            "instructions": "Short answers.",
+            "daily_quota": "20",
+            "burst_limit": "3",
+        },
+    )
+    assert saved.status_code == 200
+    assert "HX-Trigger" in saved.headers
+    assert TutorSettings.objects.get().mode == "direct"
+    invalid = teacher.post(base + "settings/", {"mode": "oracle", "daily_quota": "-1", "burst_limit": "3"})
+    assert invalid.status_code == 400
+    assert "field-error" in invalid.content.decode()
+
+    bad = teacher.post(base + "materials/upload/", {"file": SimpleUploadedFile("slides.pptx", b"PK")})
+    assert bad.status_code == 400
+    assert "not a supported file type" in bad.content.decode().replace("&#x27;", "'")
+    empty = teacher.post(base + "materials/upload/", {"title": "Nothing"})
+    assert empty.status_code == 400
+    assert "Paste the material" in empty.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        added = teacher.post(
+            base + "materials/upload/", {"title": "Enzymes", "text": "Enzymes are catalysts."}
+        )
+    assert added.status_code == 200
+    assert "Added: Enzymes" in added.content.decode()
+    materials = teacher.get(base + "materials/").content.decode()
+    assert "Waiting to be processed" in materials
+    assert "every 2s" in materials
+
+
+def test_the_conversation_page_is_pseudonymised(tutor_course, django_capture_on_commit_callbacks):
+    services.notice_accept(user=tutor_course.student, course=tutor_course.course)
+    with django_capture_on_commit_callbacks(execute=False):
+        asked = services.question_ask(
+            student=tutor_course.student,
+            course=tutor_course.course,
+            text="I am Amelia Okonkwo, I want to kill myself",
+        )
+    teacher = _client(tutor_course.instructor)
+    overview = teacher.get(f"/tutoring/courses/{tutor_course.course.pk}/manage/").content.decode()
+    assert "Student 1" in overview
+    assert "Flagged" in overview
+    assert "Amelia" not in overview
+    page = teacher.get(f"/tutoring/conversations/{asked.question.conversation_id}/").content.decode()
+    assert "Conversation of Student 1" in page
+    assert "Moderation: self_harm" in page
+    assert "Amelia" not in page
+    assert "Okonkwo" not in page
+    assert (
+        _client(tutor_course.student)
+        .get(f"/tutoring/conversations/{asked.question.conversation_id}/")
+        .status_code
+        == 404
+    )

@@ -1,0 +1,687 @@
+"""Writes of the tutor: materials and their ingestion, settings, questions and answers, feedback.
+
+A question is stored before anything else happens to it (it is never lost); the checks that may
+refuse it come after, and a refused question keeps its reason. Answers are produced by
+``answer_generate`` on the inference queue, which streams them through ``eduai.ml.streams``.
+"""
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID, uuid4
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from lti_tool.models import LtiResourceLink
+
+from analytics.models import LearningEvent
+from analytics.services import event_record
+from eduai.courses.access import course_learner_is, course_staff_is
+from eduai.courses.models import Course
+from eduai.documents import DocumentError, extract_text, text_clean
+from eduai.ml import runtime
+from eduai.ml.generator import GenerationRequest
+from eduai.ml.streams import event_store
+from eduai.ml.validation import validated_messages
+from eduai.privacy.pseudonyms import pseudonym
+from eduai.privacy.redaction import redact
+from eduai.privacy.roster import course_people
+
+from . import guardrails, prompts, selectors
+from .models import (
+    SOCRATIC,
+    AiNoticeAcceptance,
+    Chunk,
+    Conversation,
+    FaqEntry,
+    Material,
+    Message,
+    StudentNumber,
+    TutorSettings,
+)
+from .retrieval import chunk_document, embed_passages, embed_queries, relevance_threshold
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARACTERS = 2000
+EMBED_BATCH = 32
+RETRIEVAL_K = 5
+# Cosine between a new question and an endorsed one above which the endorsed answer is given.
+FAQ_MATCH_THRESHOLD = 0.9
+# Words held back while an answer streams, so the guard sees them before the student does.
+HOLD_BACK_WORDS = 3
+HOLD_BACK_WORDS_WITH_ASSIGNMENTS = 10
+
+SELF_HARM_SUPPORT = (
+    "It sounds like you are going through something really hard, and I'm glad you said it. "
+    "You don't have to face this alone: please talk to someone you trust today, such as a friend, "
+    "family member, teacher or your school's counselling service. If you are in danger right now, "
+    "call your local emergency number. Crisis lines are free and confidential: 988 (call or text, "
+    "US), 116 123 (Samaritans, UK and Ireland), 12356 (mental health hotline, mainland China); "
+    "findahelpline.com lists lines in other countries."
+)
+MODERATION_REFUSAL = (
+    "I can't help with that. Let's keep our conversation respectful and about the course; "
+    "your instructor can see conversations that were flagged."
+)
+OUTPUT_REFUSAL = "I can't give that answer here. Please rephrase your question or ask your instructor."
+NOT_FOUND = (
+    "I couldn't find this in the course material, so I won't guess. Try asking it another way, "
+    "or ask your instructor."
+)
+LEAK_HINT = (
+    "That would give away the answer to an open assignment, so here is a hint instead: reread the "
+    "passages cited below, write down the key idea in your own words, and try a first answer. "
+    "Tell me your reasoning and I'll help you check each step."
+)
+
+
+class TutorRefusedError(Exception):
+    """A question the tutor will not take (the question itself is stored, with the reason)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+# --- Materials -------------------------------------------------------------------------------
+_KINDS = {
+    ".md": Material.Kind.MARKDOWN,
+    ".markdown": Material.Kind.MARKDOWN,
+    ".html": Material.Kind.HTML,
+    ".htm": Material.Kind.HTML,
+    ".pdf": Material.Kind.PDF,
+    ".docx": Material.Kind.DOCX,
+}
+
+
+def _material_content(*, text: str, upload: UploadedFile | None) -> tuple[str, str]:
+    """(text, kind) of an upload or pasted text; raises DocumentError with the reason."""
+    if upload is not None:
+        name = upload.name or "upload"
+        if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+            raise DocumentError(
+                f"{name!r} is {upload.size:,} bytes; the largest file accepted is "
+                f"{settings.UPLOAD_MAX_BYTES:,} bytes."
+            )
+        data = upload.read()
+        return extract_text(filename=name, data=data), _KINDS.get(
+            PurePath(name).suffix.lower(), Material.Kind.TEXT
+        )
+    cleaned = text_clean(text).strip()
+    if not cleaned:
+        raise DocumentError("Give the material's text or upload a file.")
+    if len(cleaned) > settings.UPLOAD_MAX_TEXT_CHARS:
+        raise DocumentError(
+            f"The text has {len(cleaned):,} characters; the most accepted is "
+            f"{settings.UPLOAD_MAX_TEXT_CHARS:,}."
+        )
+    return cleaned, Material.Kind.TEXT
+
+
+def material_create(
+    *, course: Course, user: User | None, title: str = "", text: str = "", upload: UploadedFile | None = None
+) -> Material:
+    """A new material, queued for ingestion; an unreadable file raises ``DocumentError``."""
+    content, kind = _material_content(text=text, upload=upload)
+    title = title.strip() or (
+        PurePath(upload.name).stem if upload is not None and upload.name else "Untitled"
+    )
+    material = Material(
+        course=course,
+        title=title[:255],
+        kind=kind,
+        text=content,
+        content_hash=_sha256(content),
+        created_by=user,
+        status=Material.Status.PENDING,
+    )
+    if upload is not None:
+        upload.seek(0)
+        material.file = upload
+    material.full_clean()
+    material.save()
+    _ingest_on_commit(material.pk)
+    return material
+
+
+def material_update(
+    *, material: Material, title: str = "", text: str = "", upload: UploadedFile | None = None
+) -> Material:
+    """New title and/or content; a changed text is ingested again (its chunks replaced)."""
+    if title.strip():
+        material.title = title.strip()[:255]
+    if text.strip() or upload is not None:
+        content, kind = _material_content(text=text, upload=upload)
+        if _sha256(content) != material.content_hash:
+            material.text, material.kind, material.content_hash = content, kind, _sha256(content)
+            material.status, material.progress, material.error = Material.Status.PENDING, 0, ""
+            _ingest_on_commit(material.pk)
+    material.full_clean()
+    material.save()
+    return material
+
+
+def material_delete(*, material: Material) -> None:
+    """The material and its chunks (the index drops them on its next use)."""
+    if material.file:
+        material.file.delete(save=False)
+    material.delete()
+
+
+def _ingest_on_commit(material_id: int) -> None:
+    from .tasks import material_ingest
+
+    transaction.on_commit(lambda: material_ingest.delay(material_id))
+
+
+def _material_progress(material_id: int, **fields: Any) -> None:
+    Material.objects.filter(pk=material_id).update(**fields, updated_at=timezone.now())
+
+
+def material_ingest(*, material_id: int) -> Material | None:
+    """Chunk and embed a material and replace its chunks; safe to run twice.
+
+    Nothing is written when the material was deleted, or changed again meanwhile (the change
+    queued another ingestion, which will write the new chunks).
+    """
+    material = Material.objects.filter(pk=material_id).first()
+    if material is None:
+        return None
+    content_hash = material.content_hash or _sha256(material.text)
+    if material.status == Material.Status.READY and material.indexed_hash == content_hash:
+        return material
+    _material_progress(material_id, status=Material.Status.PROCESSING, progress=0, error="")
+    try:
+        pieces = chunk_document(material.text, title=material.title)
+        if not pieces:
+            raise DocumentError("The material has no text to index.")
+        scope = f"course:{material.course_id}"
+        vectors = []
+        for start in range(0, len(pieces), EMBED_BATCH):
+            batch = pieces[start : start + EMBED_BATCH]
+            vectors.append(embed_passages([piece.indexed_text for piece in batch], scope=scope))
+            done = min(len(pieces), start + EMBED_BATCH)
+            _material_progress(material_id, progress=min(99, round(100 * done / len(pieces))))
+        embeddings = np.vstack(vectors)
+    except DocumentError as error:
+        _material_progress(material_id, status=Material.Status.FAILED, error=str(error))
+        return Material.objects.get(pk=material_id)
+    except Exception:
+        _material_progress(
+            material_id, status=Material.Status.FAILED, error="Processing failed; it will be retried."
+        )
+        raise
+    with transaction.atomic():
+        current = Material.objects.select_for_update().filter(pk=material_id).first()
+        if current is None or (current.content_hash or _sha256(current.text)) != content_hash:
+            return current
+        Chunk.objects.filter(material_id=material_id).delete()
+        Chunk.objects.bulk_create(
+            Chunk(
+                course_id=current.course_id,
+                material_id=material_id,
+                ordinal=piece.ordinal,
+                heading=piece.heading[:255],
+                text=piece.text,
+                start=piece.start,
+                end=piece.end,
+                embedding=_vector_bytes(vector),
+            )
+            for piece, vector in zip(pieces, embeddings, strict=True)
+        )
+        current.status, current.progress, current.error = Material.Status.READY, 100, ""
+        current.indexed_hash = content_hash
+        current.save(update_fields=["status", "progress", "error", "indexed_hash", "updated_at"])
+    return current
+
+
+# --- Settings and the AI-use notice ----------------------------------------------------------
+SETTINGS_FIELDS = ("enabled", "mode", "instructions", "daily_quota", "burst_limit")
+
+
+def tutor_settings_update(
+    *, course: Course, resource_link: LtiResourceLink | None = None, **fields: Any
+) -> TutorSettings:
+    unknown = set(fields) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown tutor settings: {', '.join(sorted(unknown))}.")
+    row = TutorSettings.objects.filter(course=course, resource_link=resource_link).first()
+    if row is None:
+        inherited = selectors.tutor_settings_get(course_id=course.pk)
+        row = TutorSettings(
+            course=course,
+            resource_link=resource_link,
+            **{name: getattr(inherited, name) for name in SETTINGS_FIELDS},
+        )
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.full_clean(validate_constraints=False)
+    row.save()
+    return row
+
+
+def notice_accept(*, user: User, course: Course) -> AiNoticeAcceptance:
+    acceptance, _ = AiNoticeAcceptance.objects.get_or_create(user=user, course=course)
+    return acceptance
+
+
+def student_number_assign(*, course_id: int, user_id: int) -> int:
+    """The student's per-course number ("Student 7"), assigned on first use."""
+    name = pseudonym(user_id=user_id, course_id=course_id)
+    for _ in range(5):
+        existing = StudentNumber.objects.filter(course_id=course_id, pseudonym=name).first()
+        if existing is not None:
+            return existing.number
+        last = StudentNumber.objects.filter(course_id=course_id).aggregate(last=Max("number"))["last"] or 0
+        try:
+            with transaction.atomic():
+                return StudentNumber.objects.create(
+                    course_id=course_id, pseudonym=name, number=last + 1
+                ).number
+        except IntegrityError:
+            continue  # another request took this number: try the next one
+    raise RuntimeError("Could not assign a student number.")
+
+
+# --- Questions -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Asked:
+    question: Message
+    answer: Message
+
+
+def conversation_current(
+    *, student: User, course: Course, resource_link: LtiResourceLink | None
+) -> Conversation:
+    conversation = (
+        Conversation.objects.filter(student=student, course=course, resource_link=resource_link)
+        .order_by("-updated_at")
+        .first()
+    )
+    if conversation is None:
+        student_number_assign(course_id=course.pk, user_id=student.pk)
+        conversation = Conversation.objects.create(
+            student=student, course=course, resource_link=resource_link
+        )
+    return conversation
+
+
+def _refuse(question: Message, code: str, reason: str) -> TutorRefusedError:
+    question.status, question.refusal_reason = Message.Status.REFUSED, reason[:255]
+    question.save(update_fields=["status", "refusal_reason"])
+    return TutorRefusedError(code, reason)
+
+
+def question_ask(
+    *,
+    student: User,
+    course: Course,
+    text: str,
+    resource_link: LtiResourceLink | None = None,
+    conversation: Conversation | None = None,
+) -> Asked:
+    """Store the question, check it may be asked, and start its answer.
+
+    Raises ``TutorRefusedError`` (with ``code``: not_enrolled, empty, too_long, disabled, notice,
+    burst, quota) after storing the question as refused with that reason.
+    """
+    if not course_learner_is(user=student, course_id=course.pk):
+        raise TutorRefusedError("not_enrolled", "Only students of this course can ask its tutor.")
+    conversation = conversation or conversation_current(
+        student=student, course=course, resource_link=resource_link
+    )
+    question = Message.objects.create(
+        conversation=conversation, role=Message.Role.STUDENT, text=text, status=Message.Status.PENDING
+    )
+    conversation.save(update_fields=["updated_at"])
+    tutor = selectors.tutor_settings_get(course_id=course.pk, resource_link_id=conversation.resource_link_id)
+    if not text.strip():
+        raise _refuse(question, "empty", "Write a question first.")
+    if len(text) > MAX_QUESTION_CHARACTERS:
+        raise _refuse(
+            question, "too_long", f"A question can have at most {MAX_QUESTION_CHARACTERS:,} characters."
+        )
+    if not tutor.enabled:
+        raise _refuse(question, "disabled", "The tutor is switched off for this activity.")
+    if not selectors.notice_accepted(user=student, course_id=course.pk):
+        raise _refuse(question, "notice", "Accept the AI-use notice before asking the tutor.")
+    today, last_minute = selectors.questions_counted(
+        user=student, course_id=course.pk, exclude_id=question.pk
+    )
+    if last_minute >= tutor.burst_limit:
+        raise _refuse(
+            question,
+            "burst",
+            f"At most {tutor.burst_limit} questions a minute: wait a moment and ask again.",
+        )
+    if today >= tutor.daily_quota:
+        raise _refuse(
+            question, "quota", f"You have asked {tutor.daily_quota} questions today, the daily limit."
+        )
+
+    people = course_people(course_id=course.pk)
+    question.redacted_text = redact(text, people=people).text
+    question.injection = guardrails.looks_like_injection(text)
+    question.moderation = guardrails.moderate(text) or ""
+    question.status = Message.Status.DONE
+    question.save(update_fields=["redacted_text", "injection", "moderation", "status"])
+    answer = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.TUTOR,
+        reply_to=question,
+        status=Message.Status.PENDING,
+        stream_id=uuid4(),
+    )
+    event_record(
+        user=student,
+        course=course,
+        verb=LearningEvent.Verb.ASKED,
+        object_type="tutor_question",
+        object_id=str(question.pk),
+        timestamp=question.created_at,
+    )
+    if question.moderation:
+        # No model: a supportive message (self-harm) or a refusal, flagged for the instructor.
+        Conversation.objects.filter(pk=conversation.pk).update(flagged=True)
+        reply = (
+            SELF_HARM_SUPPORT if question.moderation == guardrails.Category.SELF_HARM else MODERATION_REFUSAL
+        )
+        _answer_finish(answer, text=reply, source=Message.Source.MODERATION)
+        _publish_text(answer.stream_id, reply, answer=answer)
+        return Asked(question=question, answer=answer)
+    from .tasks import answer_generate as answer_task
+
+    answer_id = answer.pk
+    transaction.on_commit(lambda: answer_task.delay(answer_id))
+    return Asked(question=question, answer=answer)
+
+
+# --- Answers (on the inference queue) ---------------------------------------------------------
+def _publish_text(stream_id: UUID | None, text: str, *, answer: Message) -> None:
+    """A fixed answer sent as a stream, word by word, like a generated one."""
+    if stream_id is None:
+        return
+    store = event_store()
+    store.publish(stream_id, "start", {})
+    for piece in re.findall(r"\S+\s*", text):
+        store.publish(stream_id, "token", {"text": piece})
+    store.publish(stream_id, "end", _end_data(answer))
+
+
+def _end_data(answer: Message) -> dict[str, Any]:
+    return {"completion_tokens": answer.completion_tokens, "message_id": answer.pk, "source": answer.source}
+
+
+def _answer_finish(answer: Message, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(answer, name, value)
+    answer.status = Message.Status.DONE
+    answer.save()
+
+
+def _history(answer: Message) -> list[prompts.Turn]:
+    """Earlier answered turns of the conversation (redacted questions, the tutor's answers)."""
+    earlier = (
+        Message.objects.filter(
+            conversation_id=answer.conversation_id,
+            created_at__lt=answer.created_at,
+            status=Message.Status.DONE,
+        )
+        .exclude(pk=answer.reply_to_id or 0)
+        .order_by("created_at", "id")
+    )
+    turns = []
+    for message in earlier:
+        if message.role == Message.Role.STUDENT:
+            turns.append(prompts.Turn("user", message.redacted_text))
+        elif message.text:
+            turns.append(prompts.Turn("assistant", message.text))
+    return turns
+
+
+def _citation(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "chunk": chunk.pk,
+        "material": chunk.material_id,
+        "title": chunk.material.title,
+        "heading": chunk.heading,
+        "ordinal": chunk.ordinal,
+    }
+
+
+def answer_generate(*, answer_id: int) -> Message:
+    """Retrieve, build the prompt, stream the answer through the guard, store it with citations."""
+    answer = Message.objects.select_related("conversation__course", "reply_to").get(pk=answer_id)
+    if answer.status == Message.Status.DONE:
+        return answer
+    if answer.stream_id is None or answer.reply_to is None:
+        raise ValueError(f"Message {answer_id} is not an answer to a question.")
+    stream_id = answer.stream_id
+    conversation = answer.conversation
+    course = conversation.course
+    question = answer.reply_to.redacted_text
+    scope = f"course:{course.pk}"
+    store = event_store()
+    try:
+        query_vector = embed_queries([question], scope=scope)[0]
+        faq = selectors.faq_match(
+            course_id=course.pk, query_vector=query_vector, threshold=FAQ_MATCH_THRESHOLD
+        )
+        if faq is not None:
+            _answer_finish(
+                answer,
+                text=faq.answer,
+                source=Message.Source.FAQ,
+                faq=faq,
+                citations=[{"faq": faq.pk, "title": "Endorsed by your instructor"}],
+            )
+            _publish_text(stream_id, faq.answer, answer=answer)
+            return answer
+        indexed = selectors.course_index(course_id=course.pk)
+        hits = (
+            indexed.index.search(question, query_vector, k=RETRIEVAL_K, preferred_ids=frozenset(indexed.faqs))
+            if indexed.index
+            else []
+        )
+        threshold = relevance_threshold(scope=scope)
+        relevant = [hit for hit in hits if hit.dense_score >= threshold]
+        if not relevant:
+            _answer_finish(answer, text=NOT_FOUND, source=Message.Source.NOT_FOUND)
+            _publish_text(stream_id, NOT_FOUND, answer=answer)
+            return answer
+        passages, citations = _passages(indexed, relevant)
+        tutor = selectors.tutor_settings_get(
+            course_id=course.pk, resource_link_id=conversation.resource_link_id
+        )
+        generator = runtime.generator()
+        messages = prompts.build_messages(
+            course_title=course.title,
+            mode=tutor.mode,
+            instructions=tutor.instructions,
+            passages=passages,
+            history=_history(answer),
+            question=question,
+            count_tokens=generator.count_tokens,
+        )
+        assignments = selectors.open_assignments(course_id=course.pk) if tutor.mode == SOCRATIC else []
+        guard = guardrails.StreamGuard(
+            assignments=assignments,
+            hold_back_words=HOLD_BACK_WORDS_WITH_ASSIGNMENTS if assignments else HOLD_BACK_WORDS,
+            similarity=_similarity_to(assignments, scope=scope),
+            question=question,
+        )
+        store.publish(stream_id, "start", {})
+        request = GenerationRequest(
+            messages=validated_messages(messages), max_new_tokens=prompts.MAX_NEW_TOKENS
+        )
+        for piece in runtime.stream(request):
+            ready = guard.feed(piece)
+            if ready:
+                store.publish(stream_id, "token", {"text": ready})
+            if guard.verdict.stop:
+                break
+        rest = guard.finish()
+        if rest:
+            store.publish(stream_id, "token", {"text": rest})
+    except Exception:
+        store.publish(stream_id, "error", {"message": "The tutor could not finish this answer. Try again."})
+        Message.objects.filter(pk=answer_id).update(status=Message.Status.FAILED)
+        raise
+    verdict = guard.verdict
+    text = guard.text.strip()
+    source = Message.Source.MODEL
+    if verdict.leak:
+        text, source = LEAK_HINT, Message.Source.HINT
+    elif verdict.moderation is not None:
+        text, source = OUTPUT_REFUSAL, Message.Source.MODERATION
+    cited = _cited(text, citations) if source == Message.Source.MODEL else citations
+    _answer_finish(
+        answer,
+        text=text,
+        source=source,
+        citations=cited,
+        moderation=verdict.moderation or "",
+        leak_score=verdict.leak_score if assignments else None,
+        prompt_tokens=sum(generator.count_tokens(message["content"]) for message in messages),
+        completion_tokens=generator.count_tokens(guard.text),
+    )
+    if verdict.moderation is not None:
+        Conversation.objects.filter(pk=conversation.pk).update(flagged=True)
+    if source != Message.Source.MODEL:
+        # What was streamed is withdrawn: the page shows the stored answer once the stream ends.
+        store.publish(stream_id, "token", {"text": "\n\n" + text})
+    store.publish(stream_id, "end", _end_data(answer))
+    return answer
+
+
+def _similarity_to(
+    assignments: list[guardrails.OpenAssignment], *, scope: str
+) -> Callable[[str], float] | None:
+    """The best cosine between a text and the assignments' reference answers (None: no references)."""
+    references = [reference for assignment in assignments for reference in assignment.references]
+    if not references:
+        return None
+    vectors = embed_queries(references, scope=scope)
+
+    def similarity(text: str) -> float:
+        return float(np.max(vectors @ embed_queries([text], scope=scope)[0]))
+
+    return similarity
+
+
+def _passages(
+    indexed: selectors.IndexedCourse, hits: Iterable[Any]
+) -> tuple[list[prompts.Passage], list[dict[str, Any]]]:
+    passages: list[prompts.Passage] = []
+    citations: list[dict[str, Any]] = []
+    for hit in hits:
+        number = len(passages) + 1
+        if hit.id < 0:
+            faq = indexed.faqs[hit.id]
+            passages.append(prompts.Passage(number, hit.id, "Endorsed answer", faq.question, faq.answer))
+            citations.append({"faq": faq.pk, "title": "Endorsed by your instructor", "number": number})
+        else:
+            chunk = indexed.chunks[hit.id]
+            passages.append(
+                prompts.Passage(number, chunk.pk, chunk.material.title, chunk.heading, chunk.text)
+            )
+            citations.append({**_citation(chunk), "number": number})
+    return passages, citations
+
+
+def _cited(text: str, citations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The passages the answer refers to as [n]; all of them when it names none."""
+    named = {int(number) for number in re.findall(r"\[(\d+)\]", text)}
+    chosen = [citation for citation in citations if citation.get("number") in named]
+    return chosen or citations
+
+
+# --- Feedback ---------------------------------------------------------------------------------
+def _own_answer(*, message: Message, user: User) -> None:
+    if message.role != Message.Role.TUTOR or message.conversation.student_id != user.pk:
+        raise ValidationError("You can only rate or flag the tutor's answers to you.")
+
+
+def message_rate(*, message: Message, user: User, rating: float) -> Message:
+    """The student's score r in [0, 1] of an answer (thumbs: 1 or 0); recorded as an event."""
+    _own_answer(message=message, user=user)
+    if not 0 <= rating <= 1:
+        raise ValidationError("A rating is between 0 and 1.")
+    message.rating = rating
+    message.save(update_fields=["rating"])
+    event_record(
+        user=user,
+        course=message.conversation.course,
+        verb=LearningEvent.Verb.RATED,
+        object_type="tutor_answer",
+        object_id=str(message.pk),
+        timestamp=timezone.now(),
+        result_score=rating,
+    )
+    return message
+
+
+def message_flag(*, message: Message, user: User, reason: str) -> Message:
+    _own_answer(message=message, user=user)
+    message.student_flag = (reason.strip() or "Flagged by the student.")[:500]
+    message.save(update_fields=["student_flag"])
+    Conversation.objects.filter(pk=message.conversation_id).update(flagged=True)
+    return message
+
+
+def faq_endorse(*, message: Message, user: User, answer: str = "", question: str = "") -> FaqEntry:
+    """An instructor endorses a tutor answer (as is, or corrected): it becomes an FAQ entry."""
+    course_id = message.conversation.course_id
+    if message.role != Message.Role.TUTOR or not course_staff_is(user=user, course_id=course_id):
+        raise ValidationError("Only the course's instructors can endorse its tutor's answers.")
+    asked = question.strip() or (message.reply_to.redacted_text if message.reply_to else "")
+    endorsed = answer.strip() or message.text
+    if not asked or not endorsed:
+        raise ValidationError("An FAQ entry needs a question and an answer.")
+    faq = FaqEntry.objects.create(
+        course_id=course_id,
+        question=asked,
+        answer=endorsed,
+        source_message=message,
+        corrected=endorsed != message.text,
+        created_by=user,
+    )
+    from .tasks import faq_embed as faq_embed_task
+
+    transaction.on_commit(lambda: faq_embed_task.delay(faq.pk))
+    return faq
+
+
+def faq_embed(*, faq_id: int) -> FaqEntry | None:
+    faq = FaqEntry.objects.filter(pk=faq_id).first()
+    if faq is None:
+        return None
+    scope = f"course:{faq.course_id}"
+    faq.embedding = _vector_bytes(embed_queries([faq.question], scope=scope)[0])
+    faq.passage_embedding = _vector_bytes(embed_passages([f"{faq.question}\n{faq.answer}"], scope=scope)[0])
+    faq.save(update_fields=["embedding", "passage_embedding"])
+    return faq
+
+
+def faq_delete(*, faq: FaqEntry) -> None:
+    faq.delete()

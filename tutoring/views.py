@@ -1,0 +1,378 @@
+"""The tutor's pages (htmx, inside the LMS iframe) and the answer's Server-Sent Events.
+
+Students: the chat page (AI-use notice, then the ``chat_thread`` component; the stored thread,
+with citations and rating buttons, is reloaded after each answer) and the cited passages.
+Instructors: the course page (settings, materials with live status, conversations) and one
+conversation, pseudonymised, where answers are endorsed or corrected.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from lti_tool.models import LtiLaunch
+
+from analytics.models import LearningEvent
+from analytics.services import event_record
+from eduai.courses.access import course_learner_is, course_role, course_staff_is
+from eduai.courses.models import Course
+from eduai.documents import DocumentError
+from eduai.lti.selectors import LaunchRecord, launch_record_get
+from eduai.ml.streams import stream_events
+from eduai.web.templatetags.ui import ChatMessage
+from eduai.web.toasts import toast_trigger
+
+from . import selectors, services
+from .forms import EndorseForm, MaterialForm, TutorSettingsForm
+from .models import Chunk, Conversation, Material, Message, TutorSettings
+
+
+def _user(request: HttpRequest) -> User:
+    if not request.user.is_authenticated:
+        raise Http404
+    return request.user
+
+
+def _record(request: HttpRequest, course: Course) -> LaunchRecord | None:
+    """The session's LTI launch, when it is this course's (for the header and the link)."""
+    lti_launch = getattr(request, "lti_launch", None)
+    if not isinstance(lti_launch, LtiLaunch) or not request.user.is_authenticated:
+        return None
+    record = launch_record_get(lti_launch=lti_launch, user=_user(request))
+    return record if record.course is not None and record.course.pk == course.pk else None
+
+
+def _course_for(request: HttpRequest, course_id: int, *, staff: bool) -> Course:
+    course = get_object_or_404(Course, pk=course_id)
+    user = _user(request)
+    allowed = (
+        course_staff_is(user=user, course_id=course.pk)
+        if staff
+        else course_learner_is(user=user, course_id=course.pk)
+    )
+    if not allowed:
+        raise Http404
+    return course
+
+
+def _link_id(request: HttpRequest, course: Course) -> int | None:
+    """The resource link the page is for: ``?link=``, else the session's launch."""
+    given = request.GET.get("link") or request.POST.get("link")
+    if given and given.isdigit():
+        link = selectors.resource_link_of_course(course=course, resource_link_id=int(given))
+        return link.pk if link else None
+    record = _record(request, course)
+    return record.resource_link.pk if record and record.resource_link else None
+
+
+# --- Server-Sent Events of an answer ----------------------------------------------------------
+@require_GET
+def answer_events(request: HttpRequest, stream_id: UUID) -> HttpResponseBase:
+    """The answer's stream (start, token..., end or error), for the student who asked only."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    if not Message.objects.filter(stream_id=stream_id, conversation__student=request.user).exists():
+        return JsonResponse({"detail": "Not found."}, status=404)
+    after = request.headers.get("Last-Event-ID", "")
+    events = (event.as_sse() for event in stream_events(stream_id, after=after))
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+# --- Student pages ---------------------------------------------------------------------------
+def _thread(conversation: Conversation | None) -> list[Message]:
+    if conversation is None:
+        return []
+    return list(selectors.conversation_messages(conversation=conversation))
+
+
+@xframe_options_exempt
+@require_GET
+def chat(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_for(request, course_id, staff=False)
+    user = _user(request)
+    link_id = _link_id(request, course)
+    settings = selectors.tutor_settings_get(course_id=course.pk, resource_link_id=link_id)
+    conversation = (
+        selectors.student_conversations(user=user, course_id=course.pk)
+        .filter(resource_link_id=link_id)
+        .order_by("-updated_at")
+        .first()
+    )
+    thread = _thread(conversation)
+    start_url = reverse("tutoring-api:question-ask", args=[course.pk]) + (
+        f"?link={link_id}" if link_id else ""
+    )
+    context = {
+        "course": course,
+        "record": _record(request, course),
+        "settings": settings,
+        "accepted": selectors.notice_accepted(user=user, course_id=course.pk),
+        "start_url": start_url,
+        "link_id": link_id,
+        "chat_messages": [
+            ChatMessage(author=message.role, text=message.text)
+            for message in thread
+            if message.text and message.status != Message.Status.REFUSED
+        ],
+        "thread_url": reverse("tutoring:thread", args=[course.pk]) + (f"?link={link_id}" if link_id else ""),
+    }
+    return render(request, "tutoring/chat.html", context)
+
+
+@xframe_options_exempt
+@require_GET
+def thread(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The stored conversation as chat items, with citations and rating buttons (htmx)."""
+    course = _course_for(request, course_id, staff=False)
+    link_id = _link_id(request, course)
+    conversation = (
+        selectors.student_conversations(user=_user(request), course_id=course.pk)
+        .filter(resource_link_id=link_id)
+        .order_by("-updated_at")
+        .first()
+    )
+    return render(request, "tutoring/_thread.html", {"thread": _thread(conversation), "course": course})
+
+
+@xframe_options_exempt
+@require_POST
+def notice_accept(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_for(request, course_id, staff=False)
+    services.notice_accept(user=_user(request), course=course)
+    link_id = _link_id(request, course)
+    return redirect(reverse("tutoring:chat", args=[course.pk]) + (f"?link={link_id}" if link_id else ""))
+
+
+def _student_answer(request: HttpRequest, message_id: int) -> Message:
+    message = get_object_or_404(
+        Message.objects.select_related("conversation__course"), pk=message_id, role=Message.Role.TUTOR
+    )
+    if message.conversation.student_id != _user(request).pk:
+        raise Http404
+    return message
+
+
+@xframe_options_exempt
+@require_POST
+def answer_rate(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = _student_answer(request, message_id)
+    try:
+        rating = float(request.POST.get("rating", ""))
+        services.message_rate(message=message, user=_user(request), rating=rating)
+    except (ValueError, ValidationError):
+        return HttpResponse(_("A rating is between 0 and 1."), status=400)
+    response = render(
+        request, "tutoring/_message.html", {"message": message, "course": message.conversation.course}
+    )
+    return toast_trigger(response, level="success", text=_("Thank you for rating this answer."))
+
+
+@xframe_options_exempt
+@require_POST
+def answer_flag(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = _student_answer(request, message_id)
+    services.message_flag(message=message, user=_user(request), reason=request.POST.get("reason", ""))
+    response = render(
+        request, "tutoring/_message.html", {"message": message, "course": message.conversation.course}
+    )
+    return toast_trigger(response, level="info", text=_("Flagged: your instructor will look at this answer."))
+
+
+@xframe_options_exempt
+@require_GET
+def passage(request: HttpRequest, chunk_id: int) -> HttpResponse:
+    """A cited passage, for the course's students and instructors."""
+    chunk = get_object_or_404(Chunk.objects.select_related("material", "course"), pk=chunk_id)
+    user = _user(request)
+    if course_role(user=user, course_id=chunk.course_id) is None:
+        raise Http404
+    if course_learner_is(user=user, course_id=chunk.course_id):
+        event_record(
+            user=user,
+            course=chunk.course,
+            verb=LearningEvent.Verb.VIEWED,
+            object_type="material",
+            object_id=str(chunk.material_id),
+            timestamp=timezone.now(),
+        )
+    return render(
+        request,
+        "tutoring/passage.html",
+        {"chunk": chunk, "course": chunk.course, "record": _record(request, chunk.course)},
+    )
+
+
+# --- Instructor pages ------------------------------------------------------------------------
+def _settings_form(course: Course, link_id: int | None, data: Any = None) -> TutorSettingsForm:
+    row = TutorSettings.objects.filter(course=course, resource_link_id=link_id).first()
+    if row is None:
+        effective = selectors.tutor_settings_get(course_id=course.pk, resource_link_id=link_id)
+        row = TutorSettings(course=course, resource_link_id=link_id, **effective.__dict__)
+    return TutorSettingsForm(data, instance=row)
+
+
+def _materials_context(course: Course) -> dict[str, Any]:
+    materials = list(selectors.material_list(course_id=course.pk))
+    busy = {Material.Status.PENDING, Material.Status.PROCESSING}
+    return {"course": course, "materials": materials, "polling": any(m.status in busy for m in materials)}
+
+
+def _manage_context(request: HttpRequest, course: Course, **extra: Any) -> dict[str, Any]:
+    link_id = _link_id(request, course)
+    conversations = [
+        {
+            "conversation": conversation,
+            "student": selectors.student_label(course_id=course.pk, user_id=conversation.student_id),
+        }
+        for conversation in selectors.course_conversations(course_id=course.pk)[:50]
+    ]
+    context = {
+        "course": course,
+        "record": _record(request, course),
+        "link_id": link_id,
+        "settings_form": _settings_form(course, link_id),
+        "material_form": MaterialForm(),
+        **_materials_context(course),
+        "conversations": conversations,
+    }
+    return {**context, **extra}
+
+
+@xframe_options_exempt
+@require_GET
+def manage(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_for(request, course_id, staff=True)
+    return render(request, "tutoring/manage.html", _manage_context(request, course))
+
+
+@xframe_options_exempt
+@require_POST
+def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_for(request, course_id, staff=True)
+    link_id = _link_id(request, course)
+    form = _settings_form(course, link_id, request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "tutoring/_settings.html",
+            {"course": course, "settings_form": form, "link_id": link_id},
+            status=400,
+        )
+    link = selectors.resource_link_of_course(course=course, resource_link_id=link_id)
+    services.tutor_settings_update(
+        course=course,
+        resource_link=link,
+        **{name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS},
+    )
+    response = render(
+        request,
+        "tutoring/_settings.html",
+        {"course": course, "settings_form": _settings_form(course, link_id), "link_id": link_id},
+    )
+    return toast_trigger(response, level="success", text=_("Tutor settings saved."))
+
+
+@xframe_options_exempt
+@require_GET
+def materials(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The materials table (polled while any is being processed)."""
+    course = _course_for(request, course_id, staff=True)
+    return render(
+        request,
+        "tutoring/_materials.html",
+        _materials_context(course),
+    )
+
+
+@xframe_options_exempt
+@require_POST
+def material_upload(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_for(request, course_id, staff=True)
+    form = MaterialForm(request.POST, request.FILES)
+    status = 200
+    if form.is_valid():
+        try:
+            material = services.material_create(
+                course=course,
+                user=_user(request),
+                title=form.cleaned_data["title"],
+                text=form.cleaned_data["text"],
+                upload=form.cleaned_data["file"],
+            )
+        except DocumentError as error:
+            form.add_error("file" if form.cleaned_data["file"] else "text", str(error))
+            status = 400
+        else:
+            response = render(
+                request,
+                "tutoring/_upload.html",
+                {"course": course, "material_form": MaterialForm(), "accepted": material.title},
+            )
+            response["HX-Trigger-After-Settle"] = "eduai:materials-changed"
+            return response
+    else:
+        status = 400
+    return render(request, "tutoring/_upload.html", {"course": course, "material_form": form}, status=status)
+
+
+@xframe_options_exempt
+@require_http_methods(["POST", "DELETE"])
+def material_delete(request: HttpRequest, material_id: int) -> HttpResponse:
+    material = get_object_or_404(Material, pk=material_id)
+    course = _course_for(request, material.course_id, staff=True)
+    services.material_delete(material=material)
+    response = render(
+        request,
+        "tutoring/_materials.html",
+        _materials_context(course),
+    )
+    return toast_trigger(response, level="success", text=_("Material deleted."))
+
+
+@xframe_options_exempt
+@require_GET
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """One conversation, as its instructor sees it: "Student 7", redacted questions."""
+    item = get_object_or_404(Conversation, pk=conversation_id)
+    course = _course_for(request, item.course_id, staff=True)
+    context = {
+        "course": course,
+        "record": _record(request, course),
+        "conversation": item,
+        "student": selectors.student_label(course_id=course.pk, user_id=item.student_id),
+        "thread": _thread(item),
+    }
+    return render(request, "tutoring/conversation.html", context)
+
+
+@xframe_options_exempt
+@require_POST
+def answer_endorse(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = get_object_or_404(
+        Message.objects.select_related("conversation", "reply_to"), pk=message_id, role=Message.Role.TUTOR
+    )
+    course = _course_for(request, message.conversation.course_id, staff=True)
+    form = EndorseForm(request.POST)
+    if form.is_valid():
+        services.faq_endorse(message=message, user=_user(request), answer=form.cleaned_data["answer"])
+        response = render(
+            request, "tutoring/_endorse.html", {"message": message, "course": course, "endorsed": True}
+        )
+        return toast_trigger(
+            response, level="success", text=_("Endorsed: students asking this question get this answer.")
+        )
+    return render(
+        request, "tutoring/_endorse.html", {"message": message, "course": course, "form": form}, status=400
+    )
