@@ -230,7 +230,7 @@ class QuestionAskApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
     def post(self, request: Request, course_id: int) -> Response:
-        course = get_object_or_404(Course, pk=course_id)
+        course = _student_course(request, course_id)  # before reading the body: outsiders learn nothing
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         link_id = str(given.validated_data["resource_link"] or request.query_params.get("link") or "")
