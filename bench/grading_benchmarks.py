@@ -33,6 +33,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,11 @@ def asap_fold_files(directory: Path, fold: int) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def _limited(rows: list, limit: int) -> list:
+def _fold_log(fold: int, message: str) -> None:
+    print(f"  fold {fold} {message}", flush=True)
+
+
+def _limited(rows: list[Any], limit: int) -> list[Any]:
     """The first ``limit`` rows of each prompt (a tiny subset, to try --full-finetune on a CPU)."""
     kept: dict[str, int] = defaultdict(int)
     result = []
@@ -150,7 +155,7 @@ def asap_benchmark(
             result = evaluate(
                 train,
                 test,
-                log=lambda message, fold=fold: print(f"  fold {fold} {message}", flush=True),
+                log=partial(_fold_log, fold),
                 **options,
             )
         scored += result.items

@@ -107,13 +107,13 @@ def test_course_scoring_trains_on_its_own_history_and_flags_the_disengaged():
     scores = {score.user_id: score for score in AtRiskScore.objects.filter(course=course)}
     assert len(scores) == 40
     assert {score.method for score in scores.values()} == {AtRiskScore.Method.TRAINED}
-    disengaged = [scores[student.pk] for index, student in enumerate(students) if index % 2]
-    engaged = [scores[student.pk] for index, student in enumerate(students) if not index % 2]
+    quiet = [scores[student.pk] for index, student in enumerate(students) if index % 2]
+    active = [scores[student.pk] for index, student in enumerate(students) if not index % 2]
     assert flagged == sum(score.flagged for score in scores.values()) >= 15
-    assert all(score.flagged for score in disengaged)
-    assert not any(score.flagged for score in engaged)
-    assert all(score.reasons for score in disengaged)
-    assert min(s.risk for s in disengaged) > max(s.risk for s in engaged)
+    assert all(score.flagged for score in quiet)
+    assert not any(score.flagged for score in active)
+    assert all(score.reasons for score in quiet)
+    assert min(s.risk for s in quiet) > max(s.risk for s in active)
 
 
 @pytest.mark.django_db

@@ -57,7 +57,9 @@ def _statement(email: str, verb: str, kind: str, object_id: int, when, score: fl
 def _cell(html: str, week: int, metric: str) -> str:
     row = re.search(rf'<tr data-week="{week}">(.*?)</tr>', html, re.S)
     assert row, html[:2000]
-    return re.search(rf'<td [^>]*data-metric="{metric}">([^<]*)</td>', row.group(1)).group(1)
+    cell = re.search(rf'<td [^>]*data-metric="{metric}">([^<]*)</td>', row.group(1))
+    assert cell, row.group(1)
+    return cell.group(1)
 
 
 def test_students_activity_reaches_the_dashboard_through_the_worker(lti_flow, celery_worker_process):

@@ -15,6 +15,7 @@ from analytics.next_step import (
     text_problems,
 )
 from analytics.services import knowledge_point_create, knowledge_point_tag
+from eduai.ml import runtime
 from eduai.ml.generator import GenerationResult
 from tests.factories import CourseFactory, EnrollmentFactory, MaterialFactory
 
@@ -73,13 +74,14 @@ def pending_step(db, django_capture_on_commit_callbacks):
 
 def test_an_unusable_generation_falls_back_to_the_material(pending_step, monkeypatch):
     monkeypatch.setattr(
-        next_step_services.runtime,
+        runtime,
         "generate",
         lambda request, **_: GenerationResult(
             text="I cannot help with that.", prompt_tokens=1, completion_tokens=1
         ),
     )
     step = next_step_services.next_step_generate(next_step_id=pending_step.pk)
+    assert step is not None
     assert step.status == NextStep.Status.FALLBACK
     assert "_____" in step.question
     assert "question is missing" in step.rejection or "key terms" in step.rejection
@@ -90,17 +92,17 @@ def test_a_failing_model_also_falls_back(pending_step, monkeypatch):
     def broken(request, **_):
         raise TimeoutError("no answer in time")
 
-    monkeypatch.setattr(next_step_services.runtime, "generate", broken)
+    monkeypatch.setattr(runtime, "generate", broken)
     step = next_step_services.next_step_generate(next_step_id=pending_step.pk)
+    assert step is not None
     assert step.status == NextStep.Status.FALLBACK
     assert step.rejection == "generation failed: no answer in time"
 
 
 def test_an_unchanged_step_keeps_its_question(pending_step, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(
-        next_step_services.runtime, "generate", lambda request, **_: GenerationResult("", 1, 1)
-    )
+    monkeypatch.setattr(runtime, "generate", lambda request, **_: GenerationResult("", 1, 1))
     step = next_step_services.next_step_generate(next_step_id=pending_step.pk)
+    assert step is not None
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         again = next_step_services.next_step_refresh(course=step.course, user=step.user)
     assert (again.question, again.status, callbacks) == (step.question, NextStep.Status.FALLBACK, [])

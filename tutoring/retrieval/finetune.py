@@ -31,10 +31,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FinetuneSettings:
-    epochs: int = 2
+    epochs: int = 3
     batch_size: int = 64
-    learning_rate: float = 1e-4
-    trainable_layers: int = 1
+    learning_rate: float = 5e-5
+    trainable_layers: int = 6  # all of MiniLM-L6; fewer trains faster on a busy CPU, and learns less
     temperature: float = 0.05
     hard_negatives: bool = True
     refresh_every: int = 20  # steps between recomputing the corpus vectors hard negatives come from

@@ -36,6 +36,8 @@ def _bench():
     spec = importlib.util.spec_from_file_location(
         "grading_benchmarks", PROJECT_ROOT / "bench" / "grading_benchmarks.py"
     )
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import cohen_kappa_score
+from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
 
 from grading.scoring.metrics import accuracy, macro_f1, pearson, quadratic_weighted_kappa
 

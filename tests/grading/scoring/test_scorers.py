@@ -1,6 +1,7 @@
 """The scorers on the real bundled encoder, through the model runtime."""
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def test_cold_start_without_references_compares_with_the_rubric():
     assert good.score > bad.score
 
 
-def _split() -> tuple[list, list, list, list]:
+def _split() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     rows = concept_answers()
     rng = np.random.default_rng(1)
     order = rng.permutation(len(rows))
