@@ -41,9 +41,9 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from eduai.ml.training.evaluation import grading_qwk  # noqa: E402
-from eduai.ml.training.grading_trainers import scorer_load_any, train_head, train_ridge  # noqa: E402
+from eduai.ml.training.grading_trainers import train_head, train_ridge  # noqa: E402
 from eduai.ml.training.loop import Progress, TrainingContext  # noqa: E402
-from grading.scoring import cold_start_scorer  # noqa: E402
+from grading.scoring import cold_start_scorer, scorer_load  # noqa: E402
 from grading.scoring.embeddings import embedding_cache  # noqa: E402
 
 ASAP_RANGES = {1: (2, 12), 2: (1, 6), 3: (0, 3), 4: (0, 3), 5: (0, 4), 6: (0, 4), 7: (0, 30), 8: (0, 60)}
@@ -119,7 +119,7 @@ def learning_curve(
                             train_ridge(rows, output, context)
                         else:
                             train_head(rows, output, context)
-                        qwk = grading_qwk(scorer_load_any(output), test)
+                        qwk = grading_qwk(scorer_load(output), test)
                     results.setdefault(trainer, {}).setdefault(size, []).append(qwk)
                     cells.append(f"{qwk:.3f}")
             seconds = time.perf_counter() - started

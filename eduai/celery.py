@@ -65,7 +65,6 @@ TASK_ROUTES: dict[str, Queue] = {
     "eduai.lti.tasks.roster_sync_course": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_all": Queue.DEFAULT,
     "grading.tasks.submissions_score": Queue.INFERENCE,
-    "grading.tasks.assignment_scorer_train": Queue.TRAINING,
     "analytics.tasks.knowledge_points_fit_course": Queue.DEFAULT,
     "analytics.tasks.knowledge_points_fit_all": Queue.DEFAULT,
     "analytics.tasks.course_week_metrics_update_course": Queue.DEFAULT,

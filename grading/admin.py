@@ -9,7 +9,6 @@ class AssignmentAdmin(admin.ModelAdmin[Assignment]):
     list_filter = ["kind", "release_policy", "course"]
     search_fields = ["title", "prompt", "course__title"]
     autocomplete_fields = ["course"]
-    readonly_fields = ["scorer_trained_at_count"]
 
 
 @admin.register(Submission)

@@ -51,7 +51,6 @@ class Assignment(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     accept_late = models.BooleanField(default=True, help_text="Late work is accepted and flagged.")
     # How many confirmed grades the last per-assignment scorer training started from.
-    scorer_trained_at_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,9 +6,9 @@ batch with the assignment's production scorer, or the cold-start one, and writes
 assignment with automatic release sends confident grades out at once. Instructors approve or
 override in the review queue (``grade_approve``, ``grade_override``): each is a ConfirmedGrade
 (training data) and an audit-log entry, and releases the grade, which posts it to the LMS once
-through the ScorePassback outbox. Enough confirmed grades enqueue ``assignment_scorer_train``
-(training queue), which promotes a per-assignment scorer only if it beats the current one on
-held-out confirmed grades.
+through the ScorePassback outbox. Enough confirmed grades start a training run of the
+fine-tuning pipeline (``eduai/ml/training/``), which promotes a per-assignment scorer only if it
+beats the current one on held-out confirmed grades.
 
 Model versions: the cold-start scorer is built into the code (``grading.scoring``) and is not a
 registered version (an AiGrade from it has ``model_version=None`` and its name in
@@ -710,88 +710,12 @@ def grades_bulk_approve(
 
 
 # --- Per-assignment scorer training (issue 9 generalises this) --------------------------------
-def scorer_training_maybe_enqueue(*, assignment: Assignment) -> bool:
-    """Enqueue training when the assignment has N more confirmed grades than at its last training."""
-    threshold = settings.GRADING_TRAIN_AFTER_CONFIRMED
-    count = ConfirmedGrade.objects.filter(submission__assignment=assignment).count()
-    trained_at = (
-        Assignment.objects.filter(pk=assignment.pk).values_list("scorer_trained_at_count", flat=True).get()
-    )
-    if count < threshold or count - trained_at < threshold:
-        return False
-    # Conditional, so two reviewers confirming at once enqueue one training, not two.
-    claimed = Assignment.objects.filter(pk=assignment.pk, scorer_trained_at_count=trained_at).update(
-        scorer_trained_at_count=count
-    )
-    if claimed:
-        assignment_id = assignment.pk
-        transaction.on_commit(lambda: _enqueue_training(assignment_id))
-    return bool(claimed)
+def scorer_training_maybe_enqueue(*, assignment: Assignment) -> None:
+    """After a confirmed grade: the fine-tuning pipeline (``eduai/ml/training/``) queues a run for
+    the assignment's scorer once ``EDUAI_TRAINING_TRIGGER_NEW_ROWS`` new confirmed grades arrived
+    since its last snapshot; its evaluation gate promotes the new scorer only if it beats the one
+    serving now on held-out confirmed grades."""
+    from eduai.ml.training.services import training_trigger_check
 
-
-def _enqueue_training(assignment_id: int) -> None:
-    from .tasks import assignment_scorer_train as train_task
-
-    train_task.delay(assignment_id)
-
-
-def _mean_absolute_error(predicted: Sequence[float], actual: Sequence[float]) -> float:
-    return sum(abs(p - a) for p, a in zip(predicted, actual, strict=True)) / len(actual)
-
-
-def assignment_scorer_train(*, assignment_id: int, heldout_every: int = 5) -> ModelVersion | None:
-    """Train a scorer on the assignment's confirmed grades, compare it with the scorer serving now
-    on held-out confirmed grades (every ``heldout_every``-th, by submission id: reproducible),
-    and register it; it is promoted only when its mean absolute error there is lower."""
-    from eduai.ml.services import model_version_promote, model_version_register
-    from eduai.ml.storage import atomic_directory
-
-    from .scoring import assignment_scorer_train as scorer_train
-
-    assignment = Assignment.objects.select_related("course").get(pk=assignment_id)
-    confirmed = list(
-        ConfirmedGrade.objects.filter(submission__assignment=assignment)
-        .select_related("submission__assignment")
-        .order_by("submission_id")
-    )
-    people = course_people(course_id=assignment.course_id)
-    items = [grading_item(submission=grade.submission, people=people) for grade in confirmed]
-    scores = [float(grade.score) for grade in confirmed]
-    heldout = [i for i in range(len(items)) if i % heldout_every == heldout_every - 1]
-    train = [i for i in range(len(items)) if i % heldout_every != heldout_every - 1]
-    if len(heldout) < 2 or len(train) < 4:
-        logger.info("Assignment %s has too few confirmed grades (%s) to train", assignment_id, len(items))
-        return None
-    candidate = scorer_train([items[i] for i in train], [scores[i] for i in train])
-    current, current_version = _scorer_for(assignment)
-    heldout_items = [items[i] for i in heldout]
-    heldout_scores = [scores[i] for i in heldout]
-    candidate_error = _mean_absolute_error(
-        [p.score for p in candidate.predict(heldout_items)], heldout_scores
-    )
-    current_error = _mean_absolute_error([p.score for p in current.predict(heldout_items)], heldout_scores)
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
-    target = Path(settings.EDUAI_MODEL_CACHE_DIR) / "grading" / f"assignment-{assignment_id}" / stamp
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_directory(target) as directory:
-        candidate.save(directory)
-    better = candidate_error < current_error
-    version = model_version_register(
-        task=ModelVersion.Task.GRADING_SCORER,
-        scope=assignment_scope(assignment),
-        name=f"assignment-{assignment_id}-{stamp}",
-        base_model=current_version.name if current_version is not None else COLD_START_NAME,
-        weights_path=target,
-        metrics={
-            "heldout_mae": round(candidate_error, 4),
-            "baseline_mae": round(current_error, 4),
-            "baseline": current_version.name if current_version is not None else COLD_START_NAME,
-            "train_size": len(train),
-            "heldout_size": len(heldout),
-        },
-    )
-    if better:
-        return model_version_promote(version=version)
-    version.status = ModelVersion.Status.REJECTED
-    version.save(update_fields=["status"])
-    return version
+    scope = assignment_scope(assignment)
+    transaction.on_commit(lambda: training_trigger_check(task=ModelVersion.Task.GRADING_SCORER, scope=scope))

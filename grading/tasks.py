@@ -9,10 +9,3 @@ from . import services
 def submissions_score(submission_ids: list[int]) -> list[int]:
     """Inference queue: AI-grade a batch of submissions and write their feedback."""
     return [grade.submission_id for grade in services.submissions_score(submission_ids=submission_ids)]
-
-
-@shared_task(soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300, **IDEMPOTENT, **RETRY_TRANSIENT)
-def assignment_scorer_train(assignment_id: int) -> str:
-    """Training queue: train a per-assignment scorer on confirmed grades; promote it if better."""
-    version = services.assignment_scorer_train(assignment_id=assignment_id)
-    return "skipped: too few confirmed grades" if version is None else f"{version.pk}: {version.status}"

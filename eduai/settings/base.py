@@ -243,9 +243,6 @@ LTI_AUTO_ACTIVATE_REGISTRATIONS = env_bool("LTI_AUTO_ACTIVATE_REGISTRATIONS", Fa
 # --- Grading (grading/) --------------------------------------------------------------------
 # The longest typed or extracted submission text accepted, in characters.
 GRADING_SUBMISSION_MAX_CHARS = env_int("GRADING_SUBMISSION_MAX_CHARS", 50_000, minimum=100)
-# An assignment trains its own scorer once it has this many instructor-confirmed grades (and
-# again after each further batch of as many); it serves only if it beats the cold-start scorer.
-GRADING_TRAIN_AFTER_CONFIRMED = env_int("GRADING_TRAIN_AFTER_CONFIRMED", 30, minimum=5)
 
 # --- Fine-tuning (eduai/ml/training/) ------------------------------------------------------
 # A candidate is promoted only when its held-out metric beats production's by this much

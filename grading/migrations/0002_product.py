@@ -79,11 +79,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='assignment',
-            name='scorer_trained_at_count',
-            field=models.PositiveIntegerField(default=0),
-        ),
-        migrations.AddField(
-            model_name='assignment',
             name='updated_at',
             field=models.DateTimeField(auto_now=True),
         ),

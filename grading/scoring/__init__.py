@@ -27,6 +27,10 @@ def scorer_load(directory: Path) -> Scorer:
             from .finetune import FinetunedScorer
 
             return FinetunedScorer.load(Path(directory), meta)
+        if meta.get("kind") == "neural_head":  # the fine-tuning pipeline's torch head
+            from eduai.ml.training.grading_trainers import HeadScorer
+
+            return HeadScorer.load(Path(directory))
     except OSError as error:
         raise ScoringError(f"The scorer in {directory} is unreadable: {error}") from error
     except (KeyError, TypeError, ValueError) as error:

@@ -25,7 +25,7 @@ from grading.services import (
 )
 from tests.factories import AiGradeFactory, SubmissionFactory, UserFactory
 
-from .conftest import GOOD_ANSWER, REFERENCE, RUBRIC, WEAK_ANSWER
+from .conftest import GOOD_ANSWER, RUBRIC, WEAK_ANSWER
 
 pytestmark = pytest.mark.django_db
 
@@ -282,7 +282,8 @@ def test_approve_confirms_audits_releases_and_posts_once(
     passback = ScorePassback.objects.get()
     assert (passback.score_given, passback.student) == (Decimal("6.5"), graded.student)
     assert "Clear." in passback.comment
-    assert len(callbacks) == 1  # one send task
+    sends = [callback for callback in callbacks if "score_passback" in callback.__qualname__]
+    assert len(sends) == 1  # one send task
     graded.refresh_from_db()
     assert graded.released_score == Decimal("6.5")
     assert graded.released_feedback[0]["strengths"] == "Clear."
@@ -343,55 +344,21 @@ def test_approve_without_an_ai_grade_is_refused(assignment, instructor):
 
 
 # --- The training hook -------------------------------------------------------------------------
-def test_training_is_enqueued_once_per_batch_of_confirmed_grades(
-    assignment, instructor, settings, django_capture_on_commit_callbacks, monkeypatch
+def test_each_confirmed_grade_asks_the_fine_tuning_pipeline(
+    assignment, instructor, django_capture_on_commit_callbacks, monkeypatch
 ):
-    settings.GRADING_TRAIN_AFTER_CONFIRMED = 5
-    enqueued: list[object] = []
-    monkeypatch.setattr(services, "_enqueue_training", enqueued.append)
+    """The pipeline's own threshold decides (tests/eduai/ml/training/ test it through a worker)."""
+    from eduai.ml.training import services as training_services
+
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        training_services, "training_trigger_check", lambda *, task, scope: asked.append((task, scope))
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(11):
+        for _ in range(2):
             submission = AiGradeFactory.create(submission__assignment=assignment).submission
             grade_approve(submission=submission, reviewer=instructor)
-    assert enqueued == [assignment.pk, assignment.pk]
-    assignment.refresh_from_db()
-    assert assignment.scorer_trained_at_count == 10
-
-
-def test_training_registers_a_version_and_promotes_it_only_when_better(assignment, instructor):
-    from eduai.ml.models import ModelVersion
-
-    answers = [
-        (GOOD_ANSWER, 10),
-        (REFERENCE, 10),
-        ("Water crosses a membrane toward more solute.", 7),
-        ("Water moves through a membrane.", 4),
-        ("Water moves.", 2),
-        (WEAK_ANSWER, 0),
-        ("Salt moves out of cells.", 1),
-        ("Water goes from low solute to high solute through a semipermeable membrane.", 10),
-        ("Diffusion of water through a membrane.", 5),
-        ("Nothing happens.", 0),
-        ("Water diffuses across a membrane to where solute is concentrated.", 8),
-        ("Cells get bigger in water.", 1),
-    ]
-    for text, score in answers:
-        submission = SubmissionFactory.create(assignment=assignment, text=text, status="scored")
-        ConfirmedGrade.objects.create(
-            submission=submission, score=score, decision="approved", confirmed_by=instructor
-        )
-    version = services.assignment_scorer_train(assignment_id=assignment.pk, heldout_every=4)
-    assert version is not None
-    assert version.task == ModelVersion.Task.GRADING_SCORER
-    assert version.scope == f"assignment:{assignment.pk}"
-    metrics = version.metrics
-    assert (metrics["train_size"], metrics["heldout_size"]) == (9, 3)
-    better = metrics["heldout_mae"] < metrics["baseline_mae"]
-    assert version.status == ("production" if better else "rejected")
-    if better:
-        # The scoring task now serves it.
-        _scorer, serving = services._scorer_for(assignment)
-        assert serving == version
+    assert asked == [("grading_scorer", f"assignment:{assignment.pk}")] * 2
 
 
 def test_a_transient_error_leaves_the_batch_queued_for_the_retry(assignment, student, monkeypatch):

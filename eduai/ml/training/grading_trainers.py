@@ -155,16 +155,6 @@ class HeadScorer:
         return cls(network=network.eval(), config=config)
 
 
-def scorer_load_any(directory: Path) -> Any:
-    """A saved scorer of any kind: the grading app's kinds, or this module's head."""
-    meta = json.loads((Path(directory) / "scorer.json").read_text())
-    if meta.get("kind") == HEAD_KIND:
-        return HeadScorer.load(directory)
-    from grading.scoring import scorer_load
-
-    return scorer_load(Path(directory))
-
-
 @dataclass(frozen=True)
 class Trained:
     directory: Path

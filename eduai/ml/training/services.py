@@ -323,26 +323,24 @@ def _train(run: TrainingRun, context: TrainingContext) -> _Candidate:
 
 
 def _production_scorer(scope: str) -> tuple[Any, ModelVersion | None]:
-    from grading.scoring import cold_start_scorer
-
-    from .grading_trainers import scorer_load_any
+    from grading.scoring import cold_start_scorer, scorer_load
 
     version = model_version_production(task=ModelVersion.Task.GRADING_SCORER, scope=scope)
     if version is None:
         return cold_start_scorer(), None
     verify_checksum(Path(version.weights_path), version.sha256)
-    return scorer_load_any(Path(version.weights_path)), version
+    return scorer_load(Path(version.weights_path)), version
 
 
 def _gate(run: TrainingRun, candidate: ModelVersion) -> evaluation.GateResult:
     test_rows = snapshot_rows(run.snapshot, "test")
     margin = evaluation.promotion_margin()
     if run.task == ModelVersion.Task.GRADING_SCORER:
-        from .grading_trainers import scorer_load_any
+        from grading.scoring import scorer_load
 
         production, _ = _production_scorer(run.scope)
         return evaluation.grading_gate(
-            candidate=scorer_load_any(Path(candidate.weights_path)),
+            candidate=scorer_load(Path(candidate.weights_path)),
             production=production,
             test_rows=test_rows,
             margin=margin,

@@ -79,7 +79,7 @@ def test_a_model_failure_ends_the_stream_with_an_error_event(monkeypatch):
             yield "Half an"
             raise RuntimeError("device lost")
 
-    monkeypatch.setattr(runtime, "generator", lambda: BrokenGenerator())
+    monkeypatch.setattr(runtime, "stream", lambda request, scope="": BrokenGenerator().stream(request))
     stream_id = uuid4()
     with pytest.raises(RuntimeError, match="device lost"):
         tasks.generate_stream.run(str(stream_id), [{"role": "user", "content": "Hi"}], 5)
