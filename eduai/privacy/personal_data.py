@@ -207,11 +207,12 @@ def personal_data_erase(*, user: AbstractBaseUser, actor: AbstractBaseUser | Non
     counts = {label: len(by_pk) for label, by_pk in rows.items()}
     # Django's deletion collector follows each row's cascades; rows a cascade already removed
     # match nothing.
+    # Hooks first: they may look up the user's rows (ids in files) before these are deleted.
+    for hook in _hooks:
+        counts[hook.name] = hook.erase(user_id, pseudonyms)
     for by_pk in rows.values():
         model = next(iter(by_pk.values()))._meta.model
         model._default_manager.filter(pk__in=list(by_pk)).delete()
-    for hook in _hooks:
-        counts[hook.name] = hook.erase(user_id, pseudonyms)
     get_user_model().objects.filter(pk=user_id).delete()
     counts["account"] = 1
 

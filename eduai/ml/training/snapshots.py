@@ -106,3 +106,31 @@ def snapshot_rows(snapshot: TrainingSnapshot, split: str | None = None) -> list[
         raise ValueError(f"Snapshot file {snapshot.path} does not match its hash {snapshot.content_hash}.")
     rows = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     return [row for row in rows if split is None or row["split"] == split]
+
+
+def snapshots_erase_user(user_id: int, pseudonyms: frozenset[str]) -> int:
+    """Erasure: drop a user's rows (by their row ids, or their course pseudonyms) from every
+    snapshot file, rewritten atomically with its hash and counts; returns the rows dropped."""
+    from .sources import user_row_ids
+
+    ids = user_row_ids(user_id)
+    dropped = 0
+    for snapshot in TrainingSnapshot.objects.all():
+        path = Path(snapshot.path)
+        if not path.exists():
+            continue
+        rows = [json.loads(line) for line in path.read_bytes().decode().splitlines() if line.strip()]
+        kept = [row for row in rows if row.get("id") not in ids and row.get("student") not in pseudonyms]
+        if len(kept) == len(rows):
+            continue
+        content = (
+            "\n".join(json.dumps(row, sort_keys=True, ensure_ascii=False) for row in kept) + "\n"
+        ).encode()
+        content = content if kept else b""
+        atomic_write(path, content)
+        splits = {name: sum(row["split"] == name for row in kept) for name in ("train", "validation", "test")}
+        TrainingSnapshot.objects.filter(pk=snapshot.pk).update(
+            content_hash=hashlib.sha256(content).hexdigest(), row_count=len(kept), split_counts=splits
+        )
+        dropped += len(rows) - len(kept)
+    return dropped

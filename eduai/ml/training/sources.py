@@ -18,6 +18,7 @@ from django.apps import apps
 
 from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import Person, redact
+from eduai.privacy.roster import course_people
 
 Row = dict[str, Any]
 
@@ -87,18 +88,7 @@ def _scope_id(scope: str, prefix: str) -> int:
 
 
 def _roster(course_id: int) -> list[Person]:
-    enrollment = _model("courses.Enrollment")
-    people = []
-    for row in enrollment.objects.filter(course_id=course_id).select_related("user"):
-        user = row.user
-        people.append(
-            Person(
-                pseudonym=pseudonym(user_id=user.pk, course_id=course_id),
-                name=user.get_full_name(),
-                email=user.email,
-            )
-        )
-    return people
+    return course_people(course_id=course_id)
 
 
 def _clean(text: str, people: list[Person], counter: Counter[str]) -> str:
@@ -234,3 +224,12 @@ def rows_of(iterable: Iterable[Row]) -> list[Row]:
         if not isinstance(row.get("id"), str) or not row["id"]:
             raise TrainingDataError(f"A training row has no string id: {sorted(row)}")
     return rows
+
+
+def user_row_ids(user_id: int) -> set[str]:
+    """The ids of the snapshot rows that came from a user's data (for erasure)."""
+    grades = _model("grading.ConfirmedGrade").objects.filter(submission__student_id=user_id)
+    answers = _model("tutoring.Message").objects.filter(conversation__student_id=user_id)
+    return {f"confirmed-grade:{pk}" for pk in grades.values_list("pk", flat=True)} | {
+        f"rating:{pk}" for pk in answers.values_list("pk", flat=True)
+    }

@@ -101,3 +101,22 @@ def test_tutor_source_has_pairs_and_preferences(training_dir):
     text = json.dumps(rows)
     assert "Okonkwo" not in text
     assert "555-123-4567" not in text
+
+
+def test_erasing_a_student_drops_their_rows_from_every_snapshot(training_dir):
+    from eduai.privacy.personal_data import personal_data_erase
+
+    assignment = graded_assignment(12)
+    snapshot = snapshot_build(task="grading_scorer", scope=f"assignment:{assignment.pk}").snapshot
+    erased = Submission.objects.filter(assignment=assignment).order_by("pk")[0]
+    erased_id = f"confirmed-grade:{erased.confirmed_grade.pk}"
+    student = pseudonym(user_id=erased.student_id, course_id=assignment.course_id)
+
+    counts = personal_data_erase(user=erased.student)
+
+    assert counts["ml.training-snapshots"] == 1
+    snapshot.refresh_from_db()
+    rows = snapshot_rows(snapshot)  # the hash was updated with the file
+    assert len(rows) == snapshot.row_count == 11
+    assert erased_id not in {row["id"] for row in rows}
+    assert student not in {row["student"] for row in rows}
