@@ -146,8 +146,10 @@ class VirtualUser:
             )
 
         response = self.timed("LTI launch (login + launch)", flow, {200, 302})
-        if response is not None and response.status_code == 302:
-            self.landing = response.headers["Location"]
+        if response is not None:
+            # The launch answers with the page itself (200), or a redirect to it; later loads of
+            # the launched page come from the session.
+            self.landing = response.headers.get("Location", f"{self.tool}/lti/resource/")
 
     def page(self) -> None:
         if not self.landing:
