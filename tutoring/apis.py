@@ -306,6 +306,14 @@ def _answer(request: Request, message_id: int) -> Message:
     return message
 
 
+def _own_answer(request: Request, message_id: int) -> Message:
+    """A tutor answer in the caller's own conversation (anyone else's is not found)."""
+    message = _answer(request, message_id)
+    if message.conversation.student_id != request.user.pk:
+        raise NotFound()
+    return message
+
+
 class AnswerRateApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -317,9 +325,7 @@ class AnswerRateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: MessageOutputSerializer})
     def post(self, request: Request, message_id: int) -> Response:
-        message = _answer(request, message_id)
-        if message.conversation.student_id != request.user.pk:
-            raise NotFound()
+        message = _own_answer(request, message_id)
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         message = services.message_rate(
@@ -339,9 +345,7 @@ class AnswerFlagApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: MessageOutputSerializer})
     def post(self, request: Request, message_id: int) -> Response:
-        message = _answer(request, message_id)
-        if message.conversation.student_id != request.user.pk:
-            raise NotFound()
+        message = _own_answer(request, message_id)
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         message = services.message_flag(

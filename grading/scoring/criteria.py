@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from .text import content_stems, sentences
-from .types import CriterionResult, GradingItem
+from .types import CriterionResult, GradingItem, ScorePrediction
 
 
 def criterion_text(criterion: dict[str, Any]) -> str:
@@ -97,3 +97,18 @@ def rubric_references(items: Sequence[GradingItem]) -> list[GradingItem]:
         else replace(item, reference_answers=tuple(criterion_text(c) for c in item.rubric))
         for item in items
     ]
+
+
+def fraction_predictions(items: Sequence[GradingItem], fractions: Sequence[float]) -> list[ScorePrediction]:
+    """Predictions of a scorer that outputs a fraction of each item's scale (the neural scorers):
+    confident near a whole point of the scale, not halfway between two."""
+    predictions = []
+    for item, fraction in zip(items, fractions, strict=True):
+        score = item.from_fraction(float(fraction))
+        confidence = 1.0 - 2 * abs(score - round(score)) if item.max_score - item.min_score >= 1 else 0.5
+        predictions.append(
+            ScorePrediction(
+                score=score, confidence=float(confidence), criteria=criteria_results(item, float(fraction))
+            )
+        )
+    return predictions

@@ -21,7 +21,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from eduai.ml.storage import atomic_directory, verify_checksum
 
-from .criteria import criteria_results
+from .criteria import fraction_predictions
 from .storage import FORMAT_VERSION, META_FILE
 from .types import GradingItem, ScorePrediction, ScoringError
 
@@ -90,19 +90,7 @@ class FinetunedScorer:
         return np.concatenate(values) if values else np.zeros(0)
 
     def predict(self, items: Sequence[GradingItem]) -> list[ScorePrediction]:
-        predictions = []
-        for item, fraction in zip(items, self.fractions(items), strict=True):
-            score = item.from_fraction(float(fraction))
-            # Confident near a whole point of the scale, not halfway between two.
-            confidence = 1.0 - 2 * abs(score - round(score)) if item.max_score - item.min_score >= 1 else 0.5
-            predictions.append(
-                ScorePrediction(
-                    score=score,
-                    confidence=float(confidence),
-                    criteria=criteria_results(item, float(fraction)),
-                )
-            )
-        return predictions
+        return fraction_predictions(items, [float(fraction) for fraction in self.fractions(items)])
 
     def save(self, directory: Path) -> None:
         with atomic_directory(Path(directory)) as partial:

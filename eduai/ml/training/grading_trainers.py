@@ -113,25 +113,11 @@ class HeadScorer:
         return torch.sigmoid(raw).numpy()
 
     def predict(self, items: Sequence[Any]) -> list[Any]:
-        from grading.scoring import ScorePrediction
-        from grading.scoring.criteria import criteria_results
+        from grading.scoring.criteria import fraction_predictions
 
         if not items:
             return []
-        predictions = []
-        for item, fraction in zip(items, self.fractions(items), strict=True):
-            score = item.from_fraction(float(fraction))
-            steps = item.max_score - item.min_score
-            # Near a whole point: confident; halfway between two: not.
-            confidence = 1.0 - 2 * abs(score - round(score)) if steps >= 1 else 0.5
-            predictions.append(
-                ScorePrediction(
-                    score=score,
-                    confidence=float(confidence),
-                    criteria=criteria_results(item, float(fraction)),
-                )
-            )
-        return predictions
+        return fraction_predictions(items, [float(fraction) for fraction in self.fractions(items)])
 
     def save(self, directory: Path) -> None:
         with atomic_directory(Path(directory)) as partial:
