@@ -8,6 +8,7 @@ from concurrent threads are grouped into batches (``embed`` and ``generate``).
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,9 @@ class _Loaded:
 _lock = threading.Lock()
 _loaded: dict[int, _Loaded] = {}
 _serving: dict[tuple[str, str], int] = {}
-_broken: dict[int, str] = {}
+# Versions whose weights failed to load: (error, when). Retried after EDUAI_BREAKER_RESET_SECONDS
+# (a file put back or a server restarted is picked up without restarting the worker).
+_broken: dict[int, tuple[str, float]] = {}
 
 
 def encoder(scope: str = "") -> Encoder:
@@ -106,12 +109,15 @@ def _instantiate(version: ModelVersion) -> Encoder | TextGenerator:
 
 def _load(version: ModelVersion) -> _Loaded:
     key = (version.task, version.scope)
+    failed = _broken.get(version.pk)
+    retry = failed is None or time.monotonic() - failed[1] >= settings.EDUAI_BREAKER_RESET_SECONDS
     try:
-        if version.pk in _broken:
-            raise ModelUnavailableError(_broken[version.pk])
+        if failed is not None and not retry:
+            raise ModelUnavailableError(failed[0])
         model = _instantiate(version)
     except (ModelFileError, ModelUnavailableError, OSError, ValueError, ImportError) as error:
-        _broken[version.pk] = str(error)
+        if retry:
+            _broken[version.pk] = (str(error), time.monotonic())
         previous = _serving.get(key)
         if previous is None:
             raise ModelUnavailableError(
@@ -121,6 +127,7 @@ def _load(version: ModelVersion) -> _Loaded:
             "Model version %s cannot load (%s); still serving version %s", version.pk, error, previous
         )
         return _loaded[previous]
+    _broken.pop(version.pk, None)
     previous = _serving.get(key)
     if previous is not None:
         _loaded.pop(previous, None)  # free the memory of the version this one replaces

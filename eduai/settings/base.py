@@ -195,6 +195,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share the field name "status" get names of their own.
+    "ENUM_NAME_OVERRIDES": {"MessageStatusEnum": "tutoring.models.Message.Status"},
 }
 
 
@@ -243,6 +245,16 @@ LTI_AUTO_ACTIVATE_REGISTRATIONS = env_bool("LTI_AUTO_ACTIVATE_REGISTRATIONS", Fa
 # --- Grading (grading/) --------------------------------------------------------------------
 # The longest typed or extracted submission text accepted, in characters.
 GRADING_SUBMISSION_MAX_CHARS = env_int("GRADING_SUBMISSION_MAX_CHARS", 50_000, minimum=100)
+# Abuse limits on AI scoring (0: no limit), per UTC day: submissions one student may send to AI
+# scoring in a course, and all of a course's. A submission over a limit is stored and held for
+# the instructor (grading/services.py), never dropped.
+GRADING_SCORING_DAILY_PER_STUDENT = env_int("GRADING_SCORING_DAILY_PER_STUDENT", 20, minimum=0)
+GRADING_SCORING_DAILY_PER_COURSE = env_int("GRADING_SCORING_DAILY_PER_COURSE", 3000, minimum=0)
+
+# --- Tutor (tutoring/) ---------------------------------------------------------------------
+# Questions a whole course may ask its tutor per UTC day (0: no limit): the site's cap on model
+# load per course, above the per-student quota and burst limit instructors set in TutorSettings.
+TUTOR_COURSE_DAILY_QUESTIONS = env_int("TUTOR_COURSE_DAILY_QUESTIONS", 3000, minimum=0)
 
 # --- Fine-tuning (eduai/ml/training/) ------------------------------------------------------
 # A candidate is promoted only when its held-out metric beats production's by this much

@@ -96,6 +96,35 @@ def test_a_corrupt_new_version_keeps_the_previous_one_serving(tmp_path, caplog):
     assert "corrupt" in caplog.text
 
 
+def test_a_version_that_failed_to_load_is_retried_after_the_reset_time(tmp_path, monkeypatch):
+    version = model_version_register(
+        task=ModelVersion.Task.GENERATION,
+        scope="assignment:8",
+        name="x",
+        base_model="y",
+        weights_path=tmp_path,
+    )
+    model_version_promote(version=version)
+    attempts = []
+
+    def instantiate(loaded_version):
+        attempts.append(loaded_version.pk)
+        raise OSError("weights are on a disk that is not mounted")
+
+    monkeypatch.setattr(runtime, "_instantiate", instantiate)
+    with override_settings(EDUAI_BREAKER_RESET_SECONDS=3600):
+        for _ in range(2):
+            with pytest.raises(runtime.ModelUnavailableError, match="not mounted"):
+                runtime.generator(scope="assignment:8")
+    assert attempts == [version.pk]  # the second call did not touch the disk again
+    with (
+        override_settings(EDUAI_BREAKER_RESET_SECONDS=0),
+        pytest.raises(runtime.ModelUnavailableError, match="not mounted"),
+    ):
+        runtime.generator(scope="assignment:8")
+    assert attempts == [version.pk, version.pk]  # tried again once the reset time had passed
+
+
 def test_a_scope_without_any_loadable_version_is_a_clear_error(tmp_path):
     version = model_version_register(
         task=ModelVersion.Task.GENERATION,
