@@ -116,6 +116,7 @@ def neutralise(text: str, *, drop_instructions: bool) -> str:
 
 # --- Answer leak -------------------------------------------------------------------------------
 _WORD = re.compile(r"[\u3400-\u9fff]|[^\W_]+", re.UNICODE)
+# Function words only (not eduai.documents.stopwords): the leak check's word n-grams keep the rest.
 STOPWORDS = frozenset(
     {
         "a",

@@ -6,6 +6,8 @@ from functools import lru_cache
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
+# The scorers' feature vocabulary (not eduai.documents.stopwords): the committed cold-start
+# coefficients were fitted on features computed with exactly this list; negations are kept.
 STOPWORDS = frozenset(
     """a an the and or but if then so of to in on at by for with from into onto about as is are was were be
     been being am do does did done have has had having it its it's this that these those there here i me
