@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,7 +27,7 @@ from eduai.courses.access import course_learner_is, course_role, course_staff_is
 from eduai.courses.models import Course
 from eduai.documents import DocumentError
 from eduai.lti.selectors import LaunchRecord, launch_record_get
-from eduai.ml.streams import stream_events
+from eduai.ml.views import stream_response
 from eduai.web.templatetags.ui import ChatMessage
 from eduai.web.toasts import toast_trigger
 
@@ -82,12 +82,7 @@ def answer_events(request: HttpRequest, stream_id: UUID) -> HttpResponseBase:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     if not Message.objects.filter(stream_id=stream_id, conversation__student=request.user).exists():
         return JsonResponse({"detail": "Not found."}, status=404)
-    after = request.headers.get("Last-Event-ID", "")
-    events = (event.as_sse() for event in stream_events(stream_id, after=after))
-    response = StreamingHttpResponse(events, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return stream_response(request, stream_id)
 
 
 # --- Student pages ---------------------------------------------------------------------------

@@ -15,6 +15,12 @@ def generation_events(request: HttpRequest, stream_id: UUID) -> HttpResponseBase
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     if generation_owner(stream_id=stream_id) != request.user.pk:
         return JsonResponse({"detail": "Not found."}, status=404)
+    return stream_response(request, stream_id)
+
+
+def stream_response(request: HttpRequest, stream_id: UUID) -> StreamingHttpResponse:
+    """A stream's events as Server-Sent Events, resumed after the client's Last-Event-ID.
+    The caller checks that the stream is the user's."""
     after = request.headers.get("Last-Event-ID", "")
     events = (event.as_sse() for event in stream_events(stream_id, after=after))
     response = StreamingHttpResponse(events, content_type="text/event-stream")
