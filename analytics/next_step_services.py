@@ -11,15 +11,17 @@ from datetime import timedelta
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from eduai.celery import task_send
 from eduai.courses.models import Course, Enrollment
 from eduai.ml import runtime
 from eduai.ml.generator import GenerationRequest
 from tutoring.models import Material
 
-from .models import KnowledgePoint, Mastery, NextStep
+from .models import KnowledgePoint, LearningEvent, Mastery, NextStep
 from .next_step import (
     MIN_SIMILARITY,
     PointState,
@@ -31,6 +33,7 @@ from .next_step import (
     solution_from_output,
     text_problems,
 )
+from .services import event_record
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +99,28 @@ def next_step_refresh(*, course: Course, user: AbstractBaseUser) -> NextStep:
     step.status = NextStep.Status.PENDING
     step.save()
     step_id = step.pk
-    transaction.on_commit(lambda: next_step_generate.delay(step_id))
+    # With the broker down the step stays pending and ``next_steps_requeue_stale`` sends it.
+    transaction.on_commit(lambda: task_send(next_step_generate, step_id))
     return step
+
+
+def next_steps_requeue_stale(*, older_than: timedelta) -> list[int]:
+    """Send again the next steps still pending ``older_than`` after their last change: their task
+    was lost. Generation leaves a step no longer pending alone, so a copy costs nothing."""
+    from .tasks import next_step_generate  # tasks import this module
+
+    stale = NextStep.objects.filter(
+        status=NextStep.Status.PENDING,
+        knowledge_point__isnull=False,
+        updated_at__lt=timezone.now() - older_than,
+    ).values_list("pk", flat=True)[:500]
+    sent = []
+    for step_id in stale:
+        if not task_send(next_step_generate, step_id):
+            break  # the broker is down: the next sweep sends the rest
+        NextStep.objects.filter(pk=step_id).update(updated_at=timezone.now())
+        sent.append(step_id)
+    return sent
 
 
 def _ask(messages: list[dict[str, str]], max_new_tokens: int) -> str:
@@ -190,6 +213,33 @@ def next_steps_refresh_course(*, course: Course) -> int:
     for enrollment in enrollments:
         next_step_refresh(course=course, user=enrollment.user)
     return enrollments.count()
+
+
+@transaction.atomic
+def practice_attempt_record(
+    *, course: Course, user: AbstractBaseUser, knowledge_point_id: int, correct: bool
+) -> LearningEvent:
+    """The student's own check of their answer to the practice question against the worked
+    solution: a practice attempt on the step's knowledge point (scored 1 or 0, so mastery moves),
+    then the next step is chosen again. An answer to a question the student no longer has (the
+    step moved on since the page was shown) is refused, not recorded against another point."""
+    step = NextStep.objects.select_for_update().filter(course=course, user_id=user.pk).first()
+    if step is None or step.knowledge_point_id is None or not step.question:
+        raise ValidationError("You have no practice question to answer yet.")
+    if step.knowledge_point_id != knowledge_point_id:
+        raise ValidationError("Your practice question has changed: reload the page and try the new one.")
+    event = event_record(
+        user=user,
+        course=course,
+        verb=LearningEvent.Verb.PRACTICED,
+        object_type="practice_question",
+        object_id=str(step.pk),
+        timestamp=timezone.now(),
+        result_score=1.0 if correct else 0.0,
+        knowledge_points=[step.knowledge_point],  # type: ignore[list-item]
+    )
+    next_step_refresh(course=course, user=user)
+    return event
 
 
 def courses_with_knowledge_points() -> list[int]:

@@ -4,19 +4,23 @@ exports. They read precomputed rows only; the session comes from an LTI launch (
 import csv
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from lti_tool.models import LtiLaunch
 
-from eduai.courses.access import course_member_is, course_staff_is
+from eduai.courses.access import course_learner_is, course_member_is, course_staff_is
 from eduai.courses.models import Course
 from eduai.lti.selectors import LaunchRecord, launch_record_get
+from eduai.web.toasts import toast_trigger
 
 from .exports import EXPORTS
-from .next_step_services import next_step_refresh
+from .next_step_services import next_step_refresh, practice_attempt_record
 from .selectors import next_step_get
+from .templatetags.analytics import next_step_panel
 
 
 def _launch_record(request: HttpRequest, course: Course) -> LaunchRecord | None:
@@ -73,3 +77,32 @@ def next_step_page(request: HttpRequest, course_id: int) -> HttpResponse:
         next_step_refresh(course=course, user=request.user)  # type: ignore[arg-type]
     context = {"course": course, "record": _launch_record(request, course)}
     return render(request, "analytics/next_step_page.html", context)
+
+
+@xframe_options_exempt
+@require_POST
+@login_required
+def practice_attempt(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The student says whether their answer to the practice question matched the worked
+    solution; htmx gets the refreshed next-step panel, a plain form post the next-step page."""
+    course = get_object_or_404(Course, pk=course_id)
+    if not course_learner_is(user=request.user, course_id=course.pk):
+        raise Http404("No such course.")
+    point = request.POST.get("knowledge_point", "")
+    correct = request.POST.get("correct", "")
+    if not point.isdigit() or correct not in {"0", "1"}:
+        return HttpResponse(_("Say whether your answer matched the worked solution."), status=400)
+    try:
+        practice_attempt_record(
+            course=course,
+            user=request.user,  # type: ignore[arg-type]
+            knowledge_point_id=int(point),
+            correct=correct == "1",
+        )
+    except ValidationError as error:
+        return HttpResponse("; ".join(error.messages), status=400)
+    if not request.headers.get("HX-Request"):
+        return redirect("analytics-web:next-step", course_id=course.pk)
+    panel = next_step_panel(course, request.user)  # type: ignore[arg-type]
+    response = render(request, "analytics/_next_step.html", panel)
+    return toast_trigger(response, level="success", text=_("Practice recorded: your next step is updated."))

@@ -6,14 +6,17 @@ Workers (README, "Production"):
   training, one per GPU:      CUDA_VISIBLE_DEVICES=0 celery -A eduai worker -Q training -c 1
 """
 
+import logging
 import os
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from celery import Celery
+import redis.exceptions
+from celery import Celery, Task
 from django.db import InterfaceError, OperationalError
 from kombu import Queue as KombuQueue
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduai.settings.base")
 
@@ -49,10 +52,39 @@ RETRY_TRANSIENT: dict[str, Any] = {
     "max_retries": 8,
 }
 
+# The broker, or Redis (cache, answer streams), cannot be reached: down, restarting, cut off.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    BrokerOperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def task_send(task: "Task[Any, Any]", *args: Any) -> bool:
+    """Enqueue ``task(*args)``; False, logged, when the broker cannot take it.
+
+    Only for work recorded as a row first (a submission waiting for its AI grade, a tutor answer
+    pending, a material to ingest, a score passback): the row is the durable record, and the
+    beat sweep ``stale_work_requeue`` (eduai/operations/stale_work.py) sends what is still
+    waiting, so a broker outage delays that work instead of failing the request that stored it.
+    """
+    try:
+        task.delay(*args)
+    except BROKER_ERRORS as error:
+        logger.warning("broker unavailable, %s%r left for its sweep: %s", task.name, args, error)
+        return False
+    return True
+
+
 # The queue of every task, by task name. A task missing here fails the policy test.
 TASK_ROUTES: dict[str, Queue] = {
     "eduai.operations.tasks.send_heartbeats": Queue.DEFAULT,
     "eduai.operations.tasks.record_heartbeat": Queue.DEFAULT,
+    "eduai.operations.tasks.stale_work_requeue": Queue.DEFAULT,
     "eduai.privacy.tasks.retention_enforce": Queue.DEFAULT,
     "eduai.ml.tasks.embed_texts": Queue.INFERENCE,
     "eduai.ml.tasks.generate_text": Queue.INFERENCE,
@@ -61,7 +93,6 @@ TASK_ROUTES: dict[str, Queue] = {
     "tutoring.tasks.answer_generate": Queue.INFERENCE,
     "tutoring.tasks.faq_embed": Queue.INFERENCE,
     "eduai.lti.tasks.score_passback_send": Queue.DEFAULT,
-    "eduai.lti.tasks.score_passback_requeue": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_course": Queue.DEFAULT,
     "eduai.lti.tasks.roster_sync_all": Queue.DEFAULT,
     "grading.tasks.submissions_score": Queue.INFERENCE,
@@ -76,7 +107,6 @@ TASK_ROUTES: dict[str, Queue] = {
     "analytics.tasks.next_steps_refresh_all": Queue.DEFAULT,
     "eduai.ml.training.tasks.training_run_execute": Queue.TRAINING,
     "eduai.ml.training.tasks.training_runs_nightly": Queue.DEFAULT,
-    "eduai.ml.training.tasks.training_runs_recover": Queue.DEFAULT,
 }
 
 app = Celery("eduai")
@@ -99,11 +129,14 @@ app.conf.update(
             "schedule": timedelta(minutes=1),
             "options": {"expires": 55},
         },
-        # Scores the LMS has not acknowledged yet (it was down, or the retries ran out).
-        "lti-score-passback-requeue": {
-            "task": "eduai.lti.tasks.score_passback_requeue",
-            "schedule": timedelta(minutes=5),
-            "options": {"expires": 240},
+        # Durable work whose task was lost (the broker was down when it was stored, or lost its
+        # queue in a restart): submissions waiting for an AI grade, tutor answers, materials to
+        # ingest, FAQ entries to embed, next steps, score passbacks, training runs. Each kind
+        # waits its own time before it is sent again (eduai/operations/stale_work.py).
+        "stale-work-requeue": {
+            "task": "eduai.operations.tasks.stale_work_requeue",
+            "schedule": timedelta(minutes=2),
+            "options": {"expires": 100},
         },
         # Personal data older than its retention period is deleted (eduai/privacy/retention.py).
         "privacy-retention-enforce": {
@@ -122,12 +155,6 @@ app.conf.update(
             "task": "eduai.ml.training.tasks.training_runs_nightly",
             "schedule": timedelta(hours=24),
             "options": {"expires": 3600},
-        },
-        # Training runs whose message was lost or whose worker went silent are enqueued again.
-        "training-runs-recover": {
-            "task": "eduai.ml.training.tasks.training_runs_recover",
-            "schedule": timedelta(minutes=10),
-            "options": {"expires": 540},
         },
         # Knowledge-tracing parameters and mastery refitted on each course's scored events.
         "analytics-knowledge-points-fit-all": {

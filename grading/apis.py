@@ -4,7 +4,7 @@ override. Students see only their own submissions, instructors those of their co
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -33,8 +33,8 @@ def _submission_body(submission: Submission, *, staff: bool) -> dict[str, Any]:
         "score": submission.released_score,
         "feedback": submission.released_feedback if submission.released_at else [],
     }
-    grade = getattr(submission, "ai_grade", None)
-    if staff and grade is not None:
+    grade = getattr(submission, "ai_grade", None) if staff else None  # a query: staff only
+    if grade is not None:
         body["ai_grade"] = {
             "score": grade.score,
             "confidence": grade.confidence,
@@ -84,11 +84,24 @@ def _staff_assignment(request: Request, pk: int) -> Assignment:
     return assignment
 
 
+class ScoringLimitSerializer(serializers.Serializer[Any]):
+    """A 429 of the submission API: the submission is stored and held for the instructor."""
+
+    class Meta:
+        ref_name = "GradingScoringLimit"
+
+    detail = serializers.CharField()
+    code = serializers.ChoiceField(choices=["scoring_limit"])
+    submission_id = serializers.IntegerField()
+
+
 class SubmissionCreateApi(APIView):
     """Submit an answer to an assignment (multipart: ``text`` and/or ``file``; or JSON ``text``).
 
     The submission is stored before anything else; a 400 says why it was not accepted (an
-    unreadable file is kept, with status ``unreadable``, and does not use up an attempt).
+    unreadable file is kept, with status ``unreadable``, and does not use up an attempt). A 429
+    (code ``scoring_limit``, ``Retry-After``) says the student or course reached today's AI
+    scoring limit: the submission is stored, with status ``held``, for the instructor to grade.
     """
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -97,7 +110,17 @@ class SubmissionCreateApi(APIView):
         text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
         file = serializers.FileField(required=False, allow_null=True, default=None)
 
-    @extend_schema(request=InputSerializer, responses={201: SubmissionOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: SubmissionOutputSerializer,
+            429: OpenApiResponse(
+                ScoringLimitSerializer,
+                description="Today's AI scoring limit of the student or course is reached (see "
+                "``Retry-After``); the submission is stored, held for the instructor to grade.",
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
         if not course_member_is(user=request.user, course_id=assignment.course_id):
@@ -110,6 +133,14 @@ class SubmissionCreateApi(APIView):
                 student=request.user,  # type: ignore[arg-type]
                 text=data.validated_data["text"],
                 upload=data.validated_data["file"],
+            )
+        except services.ScoringLimitError as error:
+            # Stored and held for the instructor: the body names the kept submission.
+            body = {"detail": error.message, "code": "scoring_limit", "submission_id": error.submission_id}
+            return Response(
+                body,
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(error.retry_after)},
             )
         except services.SubmissionError as error:
             detail: dict[str, Any] = {"detail": error.message}
@@ -178,13 +209,44 @@ class GradeApproveApi(APIView):
         return Response(ConfirmedOutputSerializer(confirmed).data)
 
 
+class FeedbackEditSerializer(serializers.Serializer[Any]):
+    """An edit of one criterion's feedback; a field left out keeps the AI's text."""
+
+    class Meta:
+        ref_name = "GradingFeedbackEdit"
+
+    criterion = serializers.CharField(trim_whitespace=False)
+    strengths = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    missing = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    next_step = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # An unknown (misspelt) field would be dropped silently, and the edit lost with it.
+        unknown = sorted(str(key) for key in data if key not in self.fields) if isinstance(data, dict) else []
+        if unknown:
+            raise ValidationError(
+                f"Unknown feedback field {', '.join(unknown)}: "
+                "use criterion, strengths, missing and next_step."
+            )
+        return super().to_internal_value(data)
+
+
 class GradeOverrideApi(APIView):
-    """Give a submission the instructor's own score (within the assignment's range) and comment."""
+    """Give a submission the instructor's own score (within the assignment's range) and comment;
+    optionally edit the AI's feedback per criterion (``feedback``: the criteria's names as in the
+    AI grade's ``criteria``) and give points per criterion (``criterion_scores``: every criterion,
+    adding up to the score). Without criterion points the student sees the AI's per-criterion
+    points when the score stays the AI's, and none when it changes. A 400 names the input at
+    fault: ``score``, ``comment``, ``feedback``, ``criterion_scores`` or ``keep_ai_feedback``."""
 
     class InputSerializer(serializers.Serializer[Any]):
         score = serializers.CharField()
         comment = serializers.CharField(required=False, allow_blank=True, default="")
         keep_ai_feedback = serializers.BooleanField(required=False, default=True)
+        feedback = FeedbackEditSerializer(many=True, required=False, default=None)
+        criterion_scores = serializers.DictField(
+            child=serializers.CharField(allow_blank=True), required=False, default=None
+        )
 
     @extend_schema(request=InputSerializer, responses=ConfirmedOutputSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -199,7 +261,7 @@ class GradeOverrideApi(APIView):
                 **data.validated_data,
             )
         except services.GradeError as error:
-            raise ValidationError({"score": [str(error)]}) from error
+            raise ValidationError({error.field: [str(error)]}) from error
         return Response(ConfirmedOutputSerializer(confirmed).data)
 
 

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from eduai.documents.stopwords import ENGLISH_STOPWORDS
 from eduai.ml import runtime
 from eduai.ml.generator import GenerationRequest
 
@@ -36,6 +37,10 @@ LINE_MIN_CHARS = 8
 LINE_MAX_CHARS = 300
 FIELDS = ("strengths", "missing", "next_step")
 _LABELS = {"strengths": "strength", "missing": "missing", "next_step": "next step"}
+# How messages to instructors name the fields.
+FIELD_NAMES = {"strengths": "strengths", "missing": "what is missing", "next_step": "next step"}
+# The longest an instructor's edit of one field of a criterion's feedback may be.
+INSTRUCTOR_LINE_MAX_CHARS = 1000
 _LINE = re.compile(
     r"^\W*(strengths?|missing|what is missing|next steps?)\W*[:\-]\s*(.+)$", re.IGNORECASE | re.MULTILINE
 )
@@ -56,73 +61,6 @@ _ECHOES = (
 SYSTEM_PROMPT = (
     "You are a kind teacher. In one or two short sentences, tell the student what to do next to "
     "improve their answer on this rubric criterion. Do not write the answer for them."
-)
-# Words too common to be a key idea of a reference answer.
-_STOPWORDS = frozenset(
-    [
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "cannot",
-        "could",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "from",
-        "further",
-        "have",
-        "having",
-        "here",
-        "into",
-        "itself",
-        "just",
-        "more",
-        "most",
-        "other",
-        "over",
-        "same",
-        "should",
-        "some",
-        "such",
-        "than",
-        "that",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "under",
-        "until",
-        "very",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "will",
-        "with",
-        "would",
-        "your",
-        "yours",
-        "also",
-        "only",
-    ]
 )
 KEY_TERMS = 5
 _IMPERATIVES = frozenset(
@@ -221,7 +159,7 @@ def missing_terms(answer: str, references: Sequence[str], *, limit: int = KEY_TE
     terms: list[str] = []
     for reference in references:
         for word in _words(reference):
-            if len(word) < 5 or word in _STOPWORDS or word.isdigit() or word[:5] in used:
+            if len(word) < 5 or word in ENGLISH_STOPWORDS or word.isdigit() or word[:5] in used:
                 continue
             if word not in terms:
                 terms.append(word)
@@ -285,7 +223,9 @@ def template_feedback(criterion: CriterionInput, terms: Sequence[str] = ()) -> d
     name = criterion.name
     evidence = " ".join(criterion.evidence.split())[:160]
     if criterion.met:
-        strengths = f"Your answer meets the criterion “{name}”" + (f": “{evidence}”." if evidence else ".")
+        # The quoted sentence keeps its own full stop: “... membrane.”, never “... membrane.”.
+        quoted = f": “{evidence}”" + ("" if evidence.endswith((".", "!", "?", "…")) else ".")
+        strengths = f"Your answer meets the criterion “{name}”" + (quoted if evidence else ".")
         missing = "Nothing essential is missing for this criterion."
         next_step = f"Keep “{name}” this clear and check the other criteria."
     else:
@@ -374,6 +314,21 @@ def feedback_write(
     return feedback
 
 
+def feedback_with_points(
+    feedback: Sequence[dict[str, Any]], criteria: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The feedback as released to the student: each criterion's item with the points the grade
+    gave it (``score`` of ``max_points``, from the grade's ``criteria``)."""
+    points = {criterion["name"]: criterion for criterion in criteria}
+    released = []
+    for item in feedback:
+        criterion = points.get(item.get("criterion", ""))
+        if criterion is not None and not item.get("comment"):
+            item = {**item, "score": float(criterion["score"]), "max_points": float(criterion["max_points"])}
+        released.append(item)
+    return released
+
+
 def feedback_as_text(feedback: Sequence[dict[str, Any]]) -> str:
     """Plain text of the feedback, for the LMS gradebook comment."""
     blocks = []
@@ -381,6 +336,9 @@ def feedback_as_text(feedback: Sequence[dict[str, Any]]) -> str:
         if item.get("comment"):
             blocks.append(f"{item.get('criterion', '')}: {item['comment']}")
             continue
+        heading = item.get("criterion", "")
+        if item.get("score") is not None and item.get("max_points") is not None:
+            heading += f" ({float(item['score']):g} of {float(item['max_points']):g} points)"
         lines = [f"{_LABELS[field].capitalize()}: {item[field]}" for field in FIELDS if item.get(field)]
-        blocks.append(f"{item.get('criterion', '')}\n" + "\n".join(lines))
+        blocks.append(f"{heading}\n" + "\n".join(lines))
     return "\n\n".join(blocks)

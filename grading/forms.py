@@ -1,11 +1,16 @@
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .feedback import FIELDS
 from .models import Assignment
+from .selectors import ReviewCriterion
+from .services import SUBMISSION_SUFFIXES
 
 
 class SubmitForm(forms.Form):
@@ -16,6 +21,8 @@ class SubmitForm(forms.Form):
         label=_("Or upload a file"),
         required=False,
         help_text=_("Text, Markdown, Word or PDF."),
+        # The browser's file picker offers the types submission_create accepts.
+        widget=forms.FileInput(attrs={"accept": ",".join(SUBMISSION_SUFFIXES)}),
     )
 
 
@@ -135,7 +142,19 @@ class AssignmentForm(forms.Form):
         }
 
 
+@dataclass(frozen=True)
+class CriterionFields:
+    """One criterion's inputs in the override form: its points and its feedback lines."""
+
+    criterion: ReviewCriterion
+    points: forms.BoundField
+    lines: list[forms.BoundField]
+
+
 class OverrideForm(forms.Form):
+    """The instructor's score and comment, and per criterion (``criteria``) the feedback lines,
+    prefilled with the AI's, and optional points. Checked in services.grade_override."""
+
     score = forms.CharField(label=_("Score"), max_length=32)
     comment = forms.CharField(
         label=_("Comment to the student"), required=False, widget=forms.Textarea(attrs={"rows": 4})
@@ -143,3 +162,59 @@ class OverrideForm(forms.Form):
     keep_ai_feedback = forms.BooleanField(
         label=_("Keep the AI feedback per criterion"), required=False, initial=True
     )
+
+    LINE_LABELS = {"strengths": _("Strengths"), "missing": _("What is missing"), "next_step": _("Next step")}
+
+    def __init__(self, *args: Any, criteria: Sequence[ReviewCriterion] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for number, criterion in enumerate(self.criteria):
+            attrs = {"inputmode": "decimal"}
+            if criterion.ai_score is not None:
+                attrs["aria-describedby"] = f"points-hint-{number}"
+            self.fields[f"points_{number}"] = forms.CharField(
+                label=_("Points (0 to %(high)s)") % {"high": f"{criterion.max_points:g}"},
+                required=False,
+                max_length=32,
+                widget=forms.TextInput(attrs=attrs),
+            )
+            for field in FIELDS:
+                self.fields[f"{field}_{number}"] = forms.CharField(
+                    label=self.LINE_LABELS[field],
+                    required=False,
+                    initial=criterion.feedback[field],
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                )
+
+    def criterion_fields(self) -> list[CriterionFields]:
+        return [
+            CriterionFields(
+                criterion=criterion,
+                points=self[f"points_{number}"],
+                lines=[self[f"{field}_{number}"] for field in FIELDS],
+            )
+            for number, criterion in enumerate(self.criteria)
+        ]
+
+    def feedback_edits(self) -> list[dict[str, str]]:
+        """Every criterion's lines as posted (the service keeps track of what changed); a box
+        not posted at all is no edit."""
+        return [
+            {
+                "criterion": criterion.name,
+                **{
+                    field: self.cleaned_data[f"{field}_{number}"]
+                    for field in FIELDS
+                    if self.add_prefix(f"{field}_{number}") in self.data
+                },
+            }
+            for number, criterion in enumerate(self.criteria)
+        ]
+
+    def criterion_scores(self) -> dict[str, str] | None:
+        """The points per criterion, or None when every box is empty."""
+        points = {
+            criterion.name: self.cleaned_data[f"points_{number}"].strip()
+            for number, criterion in enumerate(self.criteria)
+        }
+        return points if any(points.values()) else None

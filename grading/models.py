@@ -86,6 +86,9 @@ class Submission(models.Model):
         QUEUED = "queued", "Waiting for the AI grade"
         SCORED = "scored", "AI-graded, waiting for review"
         FAILED = "failed", "AI grading failed"
+        # Over an AI scoring limit (GRADING_SCORING_DAILY_*): kept for the instructor to grade or
+        # send to AI scoring ("Rescore"); never dropped.
+        HELD = "held", "Held: over the AI scoring limit"
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
     student = models.ForeignKey(
@@ -101,6 +104,8 @@ class Submission(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True, help_text="Why the file could not be read or scored.")
     submitted_at = models.DateTimeField(auto_now_add=True)
+    # When it was last sent to AI scoring; a submission still queued long after is sent again.
+    queued_at = models.DateTimeField(null=True, blank=True)
     # The grade the student sees (and the LMS got): set once, on approval or automatic release.
     released_score = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     released_feedback = models.JSONField(default=list, blank=True)
@@ -108,7 +113,11 @@ class Submission(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
-        indexes = [models.Index(fields=["assignment", "student"], name="submission_assignment_student")]
+        indexes = [
+            models.Index(fields=["assignment", "student"], name="submission_assignment_student"),
+            models.Index(fields=["status", "queued_at"], name="submission_status_queued_at"),
+            models.Index(fields=["submitted_at"], name="submission_submitted_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.student} on {self.assignment} (attempt {self.attempt})"

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from eduai.audit.models import AuditEntry
 from eduai.courses.access import course_staff_is
 
+from .feedback import FIELDS
 from .models import AiGrade, Assignment, ConfirmedGrade, Submission
 
 
@@ -64,7 +66,7 @@ def review_queue(*, assignment: Assignment) -> list[QueueEntry]:
             confirmed_grade__isnull=True,
         )
         .select_related("ai_grade", "student")
-        .order_by("submitted_at")
+        .order_by("submitted_at", "pk")
     )
     entries = [
         QueueEntry(
@@ -77,13 +79,84 @@ def review_queue(*, assignment: Assignment) -> list[QueueEntry]:
     return sorted(entries, key=lambda entry: -entry.priority)
 
 
+# The one criterion of an assignment without a rubric: the answer as a whole.
+OVERALL_CRITERION = "Overall"
+
+
+@dataclass(frozen=True)
+class ReviewCriterion:
+    """A criterion as an instructor's override sees it: its points, and the AI's points and
+    feedback lines (``FIELDS``; "" where the AI wrote none)."""
+
+    name: str
+    max_points: float
+    ai_score: float | None
+    feedback: dict[str, str]
+    # Who wrote the AI's lines: "model", "mixed", "template"; "" when there are none.
+    source: str
+
+
+def review_criteria(*, assignment: Assignment, grade: AiGrade | None) -> list[ReviewCriterion]:
+    """The criteria an override can give feedback and points for: the AI grade's (with its points
+    and feedback), else the rubric's, else the answer as a whole."""
+    items = {
+        str(item.get("criterion")): item
+        for item in (grade.feedback if grade else [])
+        if not item.get("comment")
+    }
+    span = float(assignment.max_score - assignment.min_score)
+    rubric_points = {str(criterion["name"]): float(criterion["points"]) for criterion in assignment.rubric}
+    rows: list[tuple[str, float, float | None]] = [
+        (str(criterion["name"]), float(criterion["max_points"]), float(criterion["score"]))
+        for criterion in (grade.criteria if grade else [])
+    ]
+    # Feedback of a criterion the grade has no points for (written before a rubric change).
+    rows += [
+        (name, rubric_points.get(name, span), None) for name in items if name not in {row[0] for row in rows}
+    ]
+    if not rows:
+        rows = [(name, points, None) for name, points in rubric_points.items()] or [
+            (OVERALL_CRITERION, span, None)
+        ]
+    return [
+        ReviewCriterion(
+            name=name,
+            max_points=max_points,
+            ai_score=ai_score,
+            feedback={field: str(items.get(name, {}).get(field) or "") for field in FIELDS},
+            source=str(items.get(name, {}).get("source") or ""),
+        )
+        for name, max_points, ai_score in rows
+    ]
+
+
 def submissions_pending(*, assignment: Assignment) -> QuerySet[Submission]:
-    """Current submissions still waiting for (or failed at) their AI grade."""
+    """Current submissions still waiting for (or failed at, or held from) their AI grade."""
     return Submission.objects.filter(
         assignment=assignment,
         superseded=False,
-        status__in=[Submission.Status.QUEUED, Submission.Status.FAILED, Submission.Status.RECEIVED],
+        status__in=[
+            Submission.Status.QUEUED,
+            Submission.Status.FAILED,
+            Submission.Status.RECEIVED,
+            Submission.Status.HELD,
+        ],
     ).select_related("student")
+
+
+# Submissions that count as AI scoring requests of their day (held or unreadable ones do not).
+SCORING_REQUESTED = (Submission.Status.QUEUED, Submission.Status.SCORED, Submission.Status.FAILED)
+
+
+def scoring_requests_today(*, course_id: int, student_id: int) -> tuple[int, int]:
+    """AI scoring requests since the start of the UTC day: the student's in the course, and the
+    whole course's."""
+    now = timezone.now()
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = Submission.objects.filter(
+        assignment__course_id=course_id, submitted_at__gte=start_of_day, status__in=SCORING_REQUESTED
+    ).aggregate(student=Count("id", filter=Q(student_id=student_id)), course=Count("id"))
+    return int(counts["student"]), int(counts["course"])
 
 
 def submissions_confirmed(*, assignment: Assignment) -> QuerySet[ConfirmedGrade]:

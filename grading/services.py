@@ -1,14 +1,16 @@
 """Writes of the grading app: assignments, submissions, AI grades, review, release, scorer training.
 
 The flow: ``submission_create`` stores the row (and the uploaded file, as sent) first, then reads
-the file's text, then enqueues scoring on commit. ``submissions_score`` (inference queue) grades a
-batch with the assignment's production scorer, or the cold-start one, and writes feedback; an
-assignment with automatic release sends confident grades out at once. Instructors approve or
-override in the review queue (``grade_approve``, ``grade_override``): each is a ConfirmedGrade
-(training data) and an audit-log entry, and releases the grade, which posts it to the LMS once
-through the ScorePassback outbox. Enough confirmed grades start a training run of the
-fine-tuning pipeline (``eduai/ml/training/``), which promotes a per-assignment scorer only if it
-beats the current one on held-out confirmed grades.
+the file's text, then enqueues scoring on commit (over the daily AI scoring limits,
+``GRADING_SCORING_DAILY_*``, it holds the submission for the instructor instead; a scoring task
+the broker lost is sent again by ``submissions_requeue_stale``). ``submissions_score``
+(inference queue) grades a batch with the assignment's production scorer, or the cold-start one,
+and writes feedback; an assignment with automatic release sends confident grades out at once.
+Instructors approve or override in the review queue (``grade_approve``, ``grade_override``): each
+is a ConfirmedGrade (training data) and an audit-log entry, and releases the grade, which posts
+it to the LMS once through the ScorePassback outbox. Enough confirmed grades start a training run
+of the fine-tuning pipeline (``eduai/ml/training/``), which promotes a per-assignment scorer only
+if it beats the current one on held-out confirmed grades.
 
 Model versions: the cold-start scorer is built into the code (``grading.scoring``) and is not a
 registered version (an AiGrade from it has ``model_version=None`` and its name in
@@ -16,11 +18,14 @@ registered version (an AiGrade from it has ``model_version=None`` and its name i
 scope ``assignment:<id>``, whose production version the scoring task picks.
 """
 
+import hashlib
+import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +42,7 @@ from analytics.models import LearningEvent
 from analytics.services import event_record
 from eduai.audit.models import AuditEntry
 from eduai.audit.services import audit_record
-from eduai.celery import TRANSIENT_ERRORS
+from eduai.celery import TRANSIENT_ERRORS, task_send
 from eduai.courses.models import Course
 from eduai.documents import DocumentError, extract_text
 from eduai.ml.models import ModelVersion
@@ -47,7 +52,16 @@ from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import Person, redact
 from eduai.privacy.roster import course_people
 
-from .feedback import CriterionInput, feedback_as_text, feedback_write
+from . import selectors
+from .feedback import (
+    FIELD_NAMES,
+    FIELDS,
+    INSTRUCTOR_LINE_MAX_CHARS,
+    CriterionInput,
+    feedback_as_text,
+    feedback_with_points,
+    feedback_write,
+)
 from .models import AiGrade, Assignment, ConfirmedGrade, Submission
 
 if TYPE_CHECKING:
@@ -69,8 +83,23 @@ class SubmissionError(Exception):
         self.submission = submission
 
 
+class ScoringLimitError(SubmissionError):
+    """The submission is stored (status "held") but over an AI scoring limit: it waits for the
+    instructor instead of the AI grader. ``retry_after``: seconds until the limits reset."""
+
+    def __init__(self, message: str, *, submission: Submission, retry_after: int) -> None:
+        super().__init__(message, submission=submission)
+        self.submission_id: int = submission.pk
+        self.retry_after = retry_after
+
+
 class GradeError(Exception):
-    """A review action that cannot be done; the message is for the instructor."""
+    """A review action that cannot be done; the message is for the instructor, ``field`` the
+    input it is about (an API answers ``{field: [message]}``)."""
+
+    def __init__(self, message: str, *, field: str = "score") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # --- Assignments ------------------------------------------------------------------------------
@@ -261,10 +290,11 @@ def submission_create(
     is_late = assignment.due_at is not None and now > assignment.due_at
     if is_late and not assignment.accept_late:
         raise SubmissionError("The due date has passed and this assignment does not accept late work.")
-    with transaction.atomic():
+    # The row and its file commit together; a typed answer alone is one INSERT, atomic as it is.
+    with transaction.atomic() if upload is not None else nullcontext():
         submission = Submission(
             assignment=assignment,
-            student_id=student.pk,
+            student=student,  # type: ignore[misc]  # the user, not read again for the event
             text=text,
             attempt=used + 1,
             is_late=is_late,
@@ -276,23 +306,66 @@ def submission_create(
         submission.save()
     # The row and the file are committed: whatever happens next, the work is kept.
     if upload is not None:
-        try:
-            with submission.file.open("rb") as stored:
-                data = stored.read()
-            extracted = extract_text(filename=submission.filename, data=data)
-            _check_text(extracted, what=f"“{submission.filename}”")
-        except (DocumentError, SubmissionError) as error:
-            message = error.message if isinstance(error, SubmissionError) else str(error)
-            Submission.objects.filter(pk=submission.pk).update(
-                status=Submission.Status.UNREADABLE, error=message[:2000]
-            )
-            submission.refresh_from_db()
-            raise SubmissionError(
-                f"{message} Your file is kept; fix it and submit again.", submission=submission
-            ) from error
+        text = _submission_text_read(submission)
+    limit = _scoring_limit_reached(submission)
+    submission = _submission_queue(submission=submission, text=text, held_because=limit)
+    if limit and submission.status == Submission.Status.HELD:
+        raise ScoringLimitError(
+            f"{limit} Your answer is stored; your instructor will grade it.",
+            submission=submission,
+            retry_after=_seconds_to_next_day(now),
+        )
+    return submission
+
+
+def _submission_text_read(submission: Submission) -> str:
+    """The text to grade: the typed text and, after it, the stored file's. A file that cannot be
+    read, or text over the limit, leaves the submission kept as "unreadable" with the reason
+    (it costs no attempt) and raises SubmissionError."""
+    text = submission.text
+    if not submission.file:
+        return text
+    try:
+        with submission.file.open("rb") as stored:
+            data = stored.read()
+        extracted = extract_text(filename=submission.filename, data=data)
+        _check_text(extracted, what=f"“{submission.filename}”")
         text = f"{text.strip()}\n\n{extracted}" if text.strip() else extracted
         _check_text(text, what="Your answer with the file")
-    return _submission_queue(submission=submission, text=text)
+    except (DocumentError, SubmissionError) as error:
+        message = error.message if isinstance(error, SubmissionError) else str(error)
+        Submission.objects.filter(pk=submission.pk).update(
+            status=Submission.Status.UNREADABLE, error=message[:2000]
+        )
+        submission.refresh_from_db()
+        raise SubmissionError(
+            f"{message} Your file is kept; fix it and submit again.", submission=submission
+        ) from error
+    return text
+
+
+def _seconds_to_next_day(now: datetime) -> int:
+    """Seconds until the next UTC midnight, when the daily limits start again."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return max(int((midnight - now).total_seconds()), 1)
+
+
+def _scoring_limit_reached(submission: Submission) -> str:
+    """Why this submission may not go to AI scoring today (abuse limits), or ""."""
+    per_student, per_course = (
+        settings.GRADING_SCORING_DAILY_PER_STUDENT,
+        settings.GRADING_SCORING_DAILY_PER_COURSE,
+    )
+    if not per_student and not per_course:
+        return ""
+    student_today, course_today = selectors.scoring_requests_today(
+        course_id=submission.assignment.course_id, student_id=submission.student_id
+    )
+    if per_student and student_today >= per_student:
+        return f"You have sent {per_student} answers to AI grading in this course today, the daily limit."
+    if per_course and course_today >= per_course:
+        return "This course has reached today's limit of AI grading."
+    return ""
 
 
 def _audit_subject(submission: Submission) -> dict[str, object]:
@@ -306,13 +379,34 @@ def _audit_subject(submission: Submission) -> dict[str, object]:
 
 
 @transaction.atomic
-def _submission_queue(*, submission: Submission, text: str) -> Submission:
-    submission.text = text
-    submission.status = Submission.Status.QUEUED
-    submission.save(update_fields=["text", "status"])
-    Submission.objects.filter(assignment=submission.assignment, student=submission.student).exclude(
-        pk=submission.pk
-    ).update(superseded=True)
+def _submission_queue(
+    *, submission: Submission, text: str, held_because: str = "", enqueue: bool = True
+) -> Submission:
+    """The submission becomes the student's current attempt and goes to AI scoring, or, over a
+    scoring limit (``held_because``), is held for the instructor. Only a submission still
+    "received" moves on: when the student's request and an instructor's "Grade these again"
+    (``submissions_rescore``, which sends its batch itself: ``enqueue`` off) race over one, the
+    first queues it and the other leaves it as it is."""
+    submission.text, submission.superseded = text, False
+    if held_because:
+        submission.status, submission.error = Submission.Status.HELD, held_because
+    else:
+        submission.status, submission.queued_at = Submission.Status.QUEUED, timezone.now()
+    claimed = Submission.objects.filter(pk=submission.pk, status=Submission.Status.RECEIVED).update(
+        text=submission.text,
+        status=submission.status,
+        error=submission.error,
+        queued_at=submission.queued_at,
+        superseded=submission.superseded,  # the latest attempt queued is the current one
+    )
+    if not claimed:
+        submission.refresh_from_db()
+        return submission
+    # Only the rows not yet superseded: rewriting every earlier attempt made each resubmission
+    # slower than the last (bench/load_test.py).
+    Submission.objects.filter(
+        assignment_id=submission.assignment_id, student_id=submission.student_id, superseded=False
+    ).exclude(pk=submission.pk).update(superseded=True)
     event_record(
         user=submission.student,
         course=submission.assignment.course,
@@ -322,31 +416,84 @@ def _submission_queue(*, submission: Submission, text: str) -> Submission:
         timestamp=submission.submitted_at,
         knowledge_points=submission.assignment.knowledge_points.all(),
     )
-    transaction.on_commit(lambda: _enqueue_scoring([submission.pk]))
+    if enqueue and not held_because:
+        transaction.on_commit(lambda: _enqueue_scoring([submission.pk]))
     return submission
 
 
 def _enqueue_scoring(submission_ids: list[int]) -> None:
+    """Send a batch to the inference queue; with the broker down the submissions stay queued
+    and ``submissions_requeue_stale`` sends them later."""
     from .tasks import submissions_score as score_task  # tasks import this module
 
-    score_task.delay(submission_ids)
+    task_send(score_task, submission_ids)
 
 
 def submissions_rescore(*, assignment: Assignment) -> list[int]:
-    """Enqueue, as one batch, every current submission whose AI grading failed or never ran."""
+    """Enqueue, as one batch, every current submission whose AI grading failed, never ran, or was
+    held by a scoring limit (the instructor's decision, so the limits do not apply).
+
+    A submission left "received" (its request died before it was queued) has its file read first,
+    as ``submission_create`` would have; a file that cannot be read leaves it "unreadable", with
+    the reason, and out of the batch.
+    """
+    received = Submission.objects.filter(
+        assignment=assignment, superseded=False, status=Submission.Status.RECEIVED
+    ).select_related("assignment__course", "student")
+    for submission in received.order_by("pk"):
+        try:
+            text = _submission_text_read(submission)
+        except SubmissionError:
+            logger.info("Submission %s: its file cannot be read; left unreadable", submission.pk)
+            continue
+        _submission_queue(submission=submission, text=text, enqueue=False)
     ids = list(
         Submission.objects.filter(
             assignment=assignment,
             superseded=False,
-            status__in=[Submission.Status.QUEUED, Submission.Status.FAILED],
+            status__in=[Submission.Status.QUEUED, Submission.Status.FAILED, Submission.Status.HELD],
         )
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     if ids:
-        Submission.objects.filter(pk__in=ids).update(status=Submission.Status.QUEUED, error="")
+        Submission.objects.filter(pk__in=ids).update(
+            status=Submission.Status.QUEUED, error="", queued_at=timezone.now()
+        )
         transaction.on_commit(lambda: _enqueue_scoring(ids))
     return ids
+
+
+SCORING_BATCH = 32
+
+
+# A submission still waiting this long after it was sent to scoring is sent again
+# (``stale_work_requeue``, eduai/operations/stale_work.py).
+STALE_SUBMISSION_AFTER = timedelta(minutes=10)
+
+
+def submissions_requeue_stale(*, older_than: timedelta) -> list[int]:
+    """Send again the submissions still waiting for their AI grade ``older_than`` after they were
+    last sent: their task was lost (the broker was down or lost its queue). Scoring skips a
+    submission graded meanwhile, so a copy of a task that was only slow costs nothing."""
+    cutoff = timezone.now() - older_than
+    stale = (
+        Submission.objects.filter(status=Submission.Status.QUEUED, ai_grade__isnull=True)
+        .filter(Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, submitted_at__lt=cutoff))
+        .order_by("pk")
+        .values_list("assignment_id", "pk")[:1000]
+    )
+    by_assignment: dict[int, list[int]] = {}
+    for assignment_id, submission_id in stale:
+        by_assignment.setdefault(assignment_id, []).append(submission_id)
+    sent: list[int] = []
+    for ids in by_assignment.values():
+        for start in range(0, len(ids), SCORING_BATCH):
+            batch = ids[start : start + SCORING_BATCH]
+            Submission.objects.filter(pk__in=batch).update(queued_at=timezone.now())
+            _enqueue_scoring(batch)
+            sent += batch
+    return sent
 
 
 # --- Scoring ----------------------------------------------------------------------------------
@@ -424,6 +571,7 @@ def submissions_score(*, submission_ids: Sequence[int], use_model_feedback: bool
     grades: list[AiGrade] = []
     for submissions in by_assignment.values():
         assignment = submissions[0].assignment
+        logger.info("AI scoring %d submission(s) of assignment %s", len(submissions), assignment.pk)
         try:
             grades += _score_assignment_batch(assignment, submissions, use_model_feedback=use_model_feedback)
         except TRANSIENT_ERRORS:
@@ -508,6 +656,11 @@ def _ai_grade_store(
     version: ModelVersion | None,
     model_name: str,
 ) -> AiGrade:
+    # One AI grade per submission, even when two deliveries of a task score it at once.
+    Submission.objects.select_for_update().filter(pk=submission.pk).first()
+    existing = AiGrade.objects.filter(submission_id=submission.pk).first()
+    if existing is not None:
+        return existing
     grade = AiGrade.objects.create(
         submission=submission,
         score=score,
@@ -526,7 +679,14 @@ def _ai_grade_store(
         and confidence >= assignment.auto_release_confidence
         and not submission.superseded
     ):
-        grade_release(submission=submission, score=score, feedback=feedback, actor=None, automatic=True)
+        grade_release(
+            submission=submission,
+            score=score,
+            feedback=feedback_with_points(feedback, criteria),
+            actor=None,
+            automatic=True,
+        )
+    logger.info("AI grade stored for submission %s", submission.pk)
     return grade
 
 
@@ -605,6 +765,7 @@ def _confirm(
     feedback: list[dict[str, Any]],
     decision: str,
     ai_score: Decimal | None,
+    audit_details: dict[str, Any] | None = None,
 ) -> ConfirmedGrade:
     confirmed, _ = ConfirmedGrade.objects.update_or_create(
         submission=submission,
@@ -628,6 +789,7 @@ def _confirm(
             **_audit_subject(submission),
             "score": str(score),
             "ai_score": None if ai_score is None else str(ai_score),
+            **(audit_details or {}),
         },
     )
     grade_release(submission=submission, score=score, feedback=feedback, actor=reviewer)
@@ -646,10 +808,127 @@ def grade_approve(*, submission: Submission, reviewer: AbstractBaseUser) -> Conf
         submission=submission,
         reviewer=reviewer,
         score=grade.score,
-        feedback=grade.feedback,
+        feedback=feedback_with_points(grade.feedback, grade.criteria),
         decision=ConfirmedGrade.Decision.APPROVED,
         ai_score=grade.score,
     )
+
+
+# The longest comment an instructor may write to a student with an override.
+COMMENT_MAX_CHARS = 4000
+
+
+def _feedback_edits(
+    edits: object, criteria: Sequence[selectors.ReviewCriterion]
+) -> dict[str, dict[str, str]]:
+    """The instructor's edits of the per-criterion feedback, checked: known criteria only, each
+    once, only the fields ``FIELDS``, text of at most ``INSTRUCTOR_LINE_MAX_CHARS`` (a line kept
+    as the AI wrote it is not measured). Returns {criterion: {field: text}}."""
+    known = {criterion.name: criterion for criterion in criteria}
+    if not isinstance(edits, list | tuple):
+        raise GradeError(
+            'The feedback must be a list of criteria: [{"criterion": ..., "strengths": ..., '
+            '"missing": ..., "next_step": ...}].',
+            field="feedback",
+        )
+    found: dict[str, dict[str, str]] = {}
+    for number, edit in enumerate(edits, start=1):
+        if not isinstance(edit, Mapping):
+            raise GradeError(f"Feedback item {number} must be an object with a criterion.", field="feedback")
+        name = edit.get("criterion")
+        if not isinstance(name, str) or name.strip() not in known:
+            names = ", ".join(f"“{known_name}”" for known_name in known)
+            raise GradeError(
+                f"“{name}” is not a criterion of this grade; the criteria are {names}.", field="feedback"
+            )
+        name = name.strip()
+        if name in found:
+            raise GradeError(f"The feedback of “{name}” is given twice.", field="feedback")
+        unknown = sorted(str(key) for key in edit if key not in ("criterion", *FIELDS))
+        if unknown:
+            raise GradeError(
+                f"Unknown feedback field {', '.join(unknown)} for “{name}”: use {', '.join(FIELDS)}.",
+                field="feedback",
+            )
+        lines: dict[str, str] = {}
+        for field in FIELDS:
+            if field not in edit:
+                continue
+            text = "" if edit[field] is None else edit[field]
+            if not isinstance(text, str) or "\x00" in text:
+                raise GradeError(f"The {FIELD_NAMES[field]} of “{name}” must be text.", field="feedback")
+            text = text.replace("\r\n", "\n").strip()
+            if text != known[name].feedback[field] and len(text) > INSTRUCTOR_LINE_MAX_CHARS:
+                raise GradeError(
+                    f"The {FIELD_NAMES[field]} of “{name}” has {len(text):,} characters; "
+                    f"the most is {INSTRUCTOR_LINE_MAX_CHARS:,}.",
+                    field="feedback",
+                )
+            lines[field] = text
+        found[name] = lines
+    return found
+
+
+def _criterion_points(
+    values: object,
+    criteria: Sequence[selectors.ReviewCriterion],
+    *,
+    assignment: Assignment,
+    score: Decimal,
+) -> dict[str, Decimal] | None:
+    """The instructor's points per criterion, checked: every criterion (or none: None), each
+    from 0 to its points with at most two decimals, adding up to the score."""
+    if values is None or values == {}:
+        return None
+    if not isinstance(values, Mapping):
+        raise GradeError(
+            "The criterion points must be an object: {criterion: points}.", field="criterion_scores"
+        )
+    known = {criterion.name: criterion for criterion in criteria}
+    unknown = [str(name) for name in values if name not in known]
+    if unknown:
+        names = ", ".join(f"“{name}”" for name in known)
+        raise GradeError(
+            f"“{unknown[0]}” is not a criterion of this grade; the criteria are {names}.",
+            field="criterion_scores",
+        )
+    missing = [name for name in known if str(values.get(name) or "").strip() == ""]
+    if missing:
+        raise GradeError(
+            f"Give points for every criterion or for none: “{missing[0]}” has none.", field="criterion_scores"
+        )
+    points: dict[str, Decimal] = {}
+    for name, criterion in known.items():
+        raw = str(values[name]).strip()
+        try:
+            value = Decimal(raw)
+        except (InvalidOperation, ValueError):
+            raise GradeError(
+                f"“{raw}” is not a number of points for “{name}”.", field="criterion_scores"
+            ) from None
+        high = Decimal(str(criterion.max_points))
+        if not value.is_finite() or not 0 <= value <= high:
+            raise GradeError(
+                f"“{name}” is worth 0 to {_num(high)} points, not {raw}.", field="criterion_scores"
+            )
+        if value != value.quantize(CENT):
+            raise GradeError(f"Use at most two decimal places for “{name}”.", field="criterion_scores")
+        points[name] = value
+    total = sum(points.values(), Decimal(0))
+    # Rubric points add up to the maximum score; the whole answer's ("Overall") to the range.
+    offset = assignment.max_score - sum((Decimal(str(c.max_points)) for c in criteria), Decimal(0))
+    if total + offset != score:
+        gives = f", a score of {_num(total + offset)}," if offset else ""
+        raise GradeError(
+            f"The criteria's points add up to {_num(total)}{gives} but the score is {_num(score)}: "
+            "make them agree, or leave the criterion points empty.",
+            field="criterion_scores",
+        )
+    return points
+
+
+def _feedback_sha256(feedback: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(feedback, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 @transaction.atomic
@@ -660,11 +939,21 @@ def grade_override(
     score: object,
     comment: str = "",
     keep_ai_feedback: bool = True,
+    feedback: object = None,
+    criterion_scores: object = None,
 ) -> ConfirmedGrade:
-    """The instructor's own score (within the assignment's range) and, optionally, comment.
+    """The instructor's own score (within the assignment's range) and, optionally, comment,
+    edited feedback and points per criterion.
 
-    The comment comes first in the feedback; the AI's per-criterion feedback follows unless
-    ``keep_ai_feedback`` is off.
+    The comment comes first in the feedback; the per-criterion feedback follows unless
+    ``keep_ai_feedback`` is off. ``feedback``: edits of it, ``[{"criterion", "strengths",
+    "missing", "next_step"}]`` (a field or criterion left out keeps the AI's text; an emptied
+    criterion is left out); an edited criterion's item has ``"source": "edited"``.
+    ``criterion_scores``: ``{criterion: points}`` for every criterion, adding up to the score.
+    Without them the student sees the AI's points per criterion if the score is the AI's, and
+    none if the instructor changed it (the AI's points would not add up to the grade).
+    The audit entry names the criteria and fields edited and the points set, not the text (the
+    log keeps no text about a student); the text is in the ConfirmedGrade.
     """
     submission = (
         Submission.objects.select_for_update().select_related("assignment", "student").get(pk=submission.pk)
@@ -681,19 +970,60 @@ def grade_override(
         )
     if value != value.quantize(CENT):
         raise GradeError("Use at most two decimal places.")
+    comment = comment.replace("\r\n", "\n").strip()
+    if "\x00" in comment:
+        raise GradeError("The comment must be text.", field="comment")
+    if len(comment) > COMMENT_MAX_CHARS:
+        raise GradeError(
+            f"The comment has {len(comment):,} characters; the most is {COMMENT_MAX_CHARS:,}.",
+            field="comment",
+        )
     grade = AiGrade.objects.filter(submission=submission).first()
-    feedback: list[dict[str, Any]] = []
-    if comment.strip():
-        feedback.append({"criterion": "Instructor", "comment": comment.strip(), "source": "instructor"})
-    if keep_ai_feedback and grade is not None:
-        feedback += grade.feedback
+    criteria = selectors.review_criteria(assignment=assignment, grade=grade)
+    if not keep_ai_feedback and (feedback or criterion_scores):
+        raise GradeError(
+            "Feedback edits and points per criterion need the feedback per criterion kept; "
+            "keep it, or leave them out.",
+            field="keep_ai_feedback",
+        )
+    edits = _feedback_edits(feedback or [], criteria)
+    points = _criterion_points(criterion_scores, criteria, assignment=assignment, score=value)
+    shown = points
+    if shown is None and grade is not None and value == grade.score:
+        shown = {c.name: Decimal(str(c.ai_score)) for c in criteria if c.ai_score is not None}
+    released: list[dict[str, Any]] = []
+    if comment:
+        released.append({"criterion": "Instructor", "comment": comment, "source": "instructor"})
+    edited: list[dict[str, Any]] = []
+    if keep_ai_feedback:
+        for criterion in criteria:
+            lines = dict(criterion.feedback)
+            changed = [field for field, text in edits.get(criterion.name, {}).items() if text != lines[field]]
+            lines.update(edits.get(criterion.name, {}))
+            if not any(lines.values()) and not (shown and criterion.name in shown):
+                continue  # nothing to say about it
+            item: dict[str, Any] = {
+                "criterion": criterion.name,
+                **lines,
+                "source": "edited" if changed or not criterion.source else criterion.source,
+            }
+            if shown and criterion.name in shown:
+                item["score"], item["max_points"] = float(shown[criterion.name]), criterion.max_points
+            released.append(item)
+            if changed:
+                edited.append({"criterion": criterion.name, "fields": changed})
     return _confirm(
         submission=submission,
         reviewer=reviewer,
         score=value,
-        feedback=feedback,
+        feedback=released,
         decision=ConfirmedGrade.Decision.OVERRIDDEN,
         ai_score=grade.score if grade is not None else None,
+        audit_details={
+            "feedback_edited": edited,
+            "criterion_scores": None if points is None else {name: str(p) for name, p in points.items()},
+            "feedback_sha256": _feedback_sha256(released),
+        },
     )
 
 

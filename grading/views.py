@@ -21,7 +21,6 @@ from eduai.courses.access import course_member_is, course_staff_is
 from eduai.courses.models import Course, Enrollment
 from eduai.lti.selectors import LaunchRecord
 from eduai.web.templatetags.ui import ReviewRow
-from eduai.web.toasts import toast_trigger
 
 from . import selectors, services
 from .forms import AssignmentForm, OverrideForm, SubmitForm
@@ -147,6 +146,9 @@ def submission_submit(request: HttpRequest, pk: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
                 upload=form.cleaned_data["file"],
             )
+        except services.ScoringLimitError as error:
+            # Stored and held for the instructor (over an AI scoring limit): an attempt like any.
+            accepted, form = error.message, SubmitForm()
         except services.SubmissionError as error:
             # The typed text stays in the form: nothing the student wrote is lost.
             form.add_error(None, error.message)
@@ -197,11 +199,14 @@ def review_bulk(request: HttpRequest, pk: int) -> HttpResponse:
         "%(count)d grade approved and released.", "%(count)d grades approved and released.", len(confirmed)
     ) % {"count": len(confirmed)}
     page = reverse("grading:assignment", args=[assignment.pk])
+    # The queue reloads without the approved rows; the result follows as a toast on the new page
+    # (one sent with HX-Trigger would vanish with the page that showed it).
+    messages.success(request, text)
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect(page)
     response = HttpResponse(format_html('<p role="status">{}</p>', text))
     response["HX-Redirect"] = page
-    return toast_trigger(response, level="success", text=text)
+    return response
 
 
 @xframe_options_exempt
@@ -211,7 +216,14 @@ def assignment_rescore(request: HttpRequest, pk: int) -> HttpResponse:
     found = _staff_assignment(request, pk)
     if isinstance(found, HttpResponse):
         return found
-    services.submissions_rescore(assignment=found[1])
+    sent = services.submissions_rescore(assignment=found[1])
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d submission sent to AI grading.", "%(count)d submissions sent to AI grading.", len(sent)
+        )
+        % {"count": len(sent)},
+    )
     return redirect(reverse("grading:assignment", args=[pk]))
 
 
@@ -224,27 +236,45 @@ def submission_review(request: HttpRequest, pk: int) -> HttpResponse:
         return found
     user, assignment = found
     grade = getattr(submission, "ai_grade", None)
-    form = OverrideForm(initial={"score": grade.score if grade else "", "keep_ai_feedback": True})
+    criteria = selectors.review_criteria(assignment=assignment, grade=grade)
+    form = OverrideForm(
+        initial={"score": grade.score if grade else "", "keep_ai_feedback": True}, criteria=criteria
+    )
     status = 200
     if request.method == "POST":
         try:
             if request.POST.get("decision") == "approve":
-                services.grade_approve(submission=submission, reviewer=user)
+                confirmed = services.grade_approve(submission=submission, reviewer=user)
             else:
-                form = OverrideForm(request.POST)
+                form = OverrideForm(request.POST, criteria=criteria)
                 if not form.is_valid():
                     raise services.GradeError(_("Enter a score."))
-                services.grade_override(
+                keep = form.cleaned_data["keep_ai_feedback"]
+                confirmed = services.grade_override(
                     submission=submission,
                     reviewer=user,
                     score=form.cleaned_data["score"],
                     comment=form.cleaned_data["comment"],
-                    keep_ai_feedback=form.cleaned_data["keep_ai_feedback"],
+                    keep_ai_feedback=keep,
+                    # Unticked, the per-criterion feedback is not released: its boxes do not count.
+                    feedback=form.feedback_edits() if keep else None,
+                    criterion_scores=form.criterion_scores() if keep else None,
                 )
         except services.GradeError as error:
-            form.add_error("score" if "score" in form.fields else None, str(error))
+            # Score and comment errors go by their field; the others above the form.
+            form.add_error(error.field if error.field in ("score", "comment") else None, str(error))
             status = 400
         else:
+            # Back to the queue, which says what was done (the grade is released with it).
+            messages.success(
+                request,
+                _("%(name)s: %(score)s (%(decision)s)")
+                % {
+                    "name": submission.student.get_full_name() or submission.student.get_username(),
+                    "score": f"{confirmed.score.normalize():f}",
+                    "decision": confirmed.get_decision_display(),
+                },
+            )
             return redirect(reverse("grading:assignment", args=[assignment.pk]))
     context = {
         "record": _record(user, assignment),

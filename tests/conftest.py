@@ -5,8 +5,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis
@@ -14,10 +15,23 @@ from django.conf import settings
 from django.db import connection
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 # The loopback LMS and its launch helpers live with the LTI tests; imported here, they serve the
 # web and browser tests too (a real launch before the page under test).
 from tests.eduai.lti.conftest import lti_flow, lti_platform, lti_registration, tool_key_pair  # noqa: E402, F401
+
+
+def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    """Poll ``condition`` until it returns something true (returned) while a worker does its part;
+    fail naming ``what`` after ``timeout`` seconds (a limit on waiting, not a timed assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -59,12 +73,19 @@ def _wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: floa
     raise RuntimeError(f"Celery worker not ready after {timeout} s:\n{log.read_text()}")
 
 
-def _start_worker(name: str, options: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _start_worker(
+    name: str, options: list[str], log: Path, environment: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A Celery worker process; ``environment`` defaults to the test database and Redis."""
     command = [sys.executable, "-m", "celery", "-A", "eduai", "worker", *options, "--loglevel", "INFO"]
     command += ["--without-mingle", "--without-gossip", "-n", f"test-{name}-{uuid.uuid4().hex[:8]}@%h"]
     with log.open("wb") as output:
         return subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=_worker_environment(), stdout=output, stderr=subprocess.STDOUT
+            command,
+            cwd=PROJECT_ROOT,
+            env=environment or _worker_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
 
 

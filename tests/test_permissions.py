@@ -70,6 +70,7 @@ POLICY: dict[str, tuple[str, str]] = {
     "analytics-web:dashboard": (COURSE_STAFF, "GET"),
     "analytics-web:export": (COURSE_STAFF, "GET"),
     "analytics-web:next-step": (MEMBER, "GET"),
+    "analytics-web:practice": (LEARNER, "POST"),
     "tutoring-api:material-list": (COURSE_STAFF, "GET"),
     "tutoring-api:material-create": (COURSE_STAFF, "POST"),
     "tutoring-api:material-detail": (COURSE_STAFF, "GET"),

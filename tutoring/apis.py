@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -26,7 +26,14 @@ from eduai.documents import DocumentError
 from . import selectors, services
 from .models import Material, Message, TutorSettings
 
-REFUSAL_STATUS = {"burst": 429, "quota": 429, "not_enrolled": 403, "disabled": 403, "notice": 403}
+REFUSAL_STATUS = {
+    "burst": 429,
+    "quota": 429,
+    "course_quota": 429,
+    "not_enrolled": 403,
+    "disabled": 403,
+    "notice": 403,
+}
 
 
 def _user(request: Request) -> User:
@@ -197,6 +204,16 @@ class NoticeAcceptApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class RefusalSerializer(serializers.Serializer[Any]):
+    """A question the tutor refused (it is stored, with the reason): ``code`` says why."""
+
+    class Meta:
+        ref_name = "TutoringRefusal"
+
+    detail = serializers.CharField()
+    code = serializers.ChoiceField(choices=sorted(REFUSAL_STATUS))
+
+
 class QuestionAskApi(APIView):
     """Ask the course tutor. Takes ``question``, or the chat component's ``messages`` (the last
     user message is the question; the server keeps the conversation itself). Answers 202 with
@@ -228,7 +245,22 @@ class QuestionAskApi(APIView):
         answer_id = serializers.IntegerField()
         events_url = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            202: OutputSerializer,
+            403: OpenApiResponse(
+                RefusalSerializer,
+                description="Not a student of the course, the tutor is disabled (``disabled``), or "
+                "the course's notice is not accepted yet (``notice``).",
+            ),
+            429: OpenApiResponse(
+                RefusalSerializer,
+                description="Too many questions: a burst (``burst``), the student's daily quota "
+                "(``quota``) or the course's (``course_quota``); the question is stored.",
+            ),
+        },
+    )
     def post(self, request: Request, course_id: int) -> Response:
         course = _student_course(request, course_id)  # before reading the body: outsiders learn nothing
         given = self.InputSerializer(data=request.data)

@@ -83,6 +83,17 @@ def questions_counted(*, user: User, course_id: int, exclude_id: int | None = No
     return int(counts["today"]), int(counts["minute"])
 
 
+def course_questions_today(*, course_id: int, exclude_id: int | None = None) -> int:
+    """The course's accepted questions since the start of the UTC day (all its students)."""
+    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    questions = Message.objects.filter(
+        conversation__course_id=course_id, role=Message.Role.STUDENT, created_at__gte=start_of_day
+    ).exclude(status=Message.Status.REFUSED)
+    if exclude_id is not None:
+        questions = questions.exclude(pk=exclude_id)
+    return questions.count()
+
+
 def open_assignments(*, course_id: int) -> list[OpenAssignment]:
     """The course's assignments still open for submissions, with their reference answers."""
     now = timezone.now()

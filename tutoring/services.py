@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
 from uuid import UUID, uuid4
@@ -17,21 +18,23 @@ from uuid import UUID, uuid4
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from lti_tool.models import LtiResourceLink
 
 from analytics.models import LearningEvent
 from analytics.services import event_record
+from eduai.celery import TRANSIENT_ERRORS, task_send
 from eduai.courses.access import course_learner_is, course_staff_is
 from eduai.courses.models import Course
 from eduai.documents import DocumentError, extract_text, text_clean
 from eduai.ml import runtime
 from eduai.ml.generator import GenerationRequest
-from eduai.ml.streams import event_store
+from eduai.ml.streams import STREAM_LIFETIME_SECONDS, event_store
 from eduai.ml.validation import validated_messages
 from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import redact
@@ -189,9 +192,33 @@ def material_delete(*, material: Material) -> None:
 
 
 def _ingest_on_commit(material_id: int) -> None:
+    """With the broker down the material stays pending and ``materials_requeue_stale`` sends it."""
     from .tasks import material_ingest
 
-    transaction.on_commit(lambda: material_ingest.delay(material_id))
+    transaction.on_commit(lambda: task_send(material_ingest, material_id))
+
+
+# A material waiting (or processing without progress) this long is sent to ingestion again.
+STALE_MATERIAL_AFTER = timedelta(minutes=10)
+
+
+def materials_requeue_stale(*, older_than: timedelta) -> list[int]:
+    """Send again the materials still pending, or processing with no progress, ``older_than``
+    after their last change: their task was lost. Ingestion skips a material already indexed
+    and writes nothing for an outdated one, so a copy of a task that was only slow costs nothing."""
+    from .tasks import material_ingest
+
+    stale = Material.objects.filter(
+        status__in=[Material.Status.PENDING, Material.Status.PROCESSING],
+        updated_at__lt=timezone.now() - older_than,
+    ).values_list("pk", flat=True)[:500]
+    sent = []
+    for material_id in stale:
+        if not task_send(material_ingest, material_id):
+            break  # the broker is down: the next sweep sends the rest
+        Material.objects.filter(pk=material_id).update(updated_at=timezone.now())
+        sent.append(material_id)
+    return sent
 
 
 def _material_progress(material_id: int, **fields: Any) -> None:
@@ -226,9 +253,19 @@ def material_ingest(*, material_id: int) -> Material | None:
     except DocumentError as error:
         _material_progress(material_id, status=Material.Status.FAILED, error=str(error))
         return Material.objects.get(pk=material_id)
+    except TRANSIENT_ERRORS:
+        # The task retries; once its retries run out the stale-work sweep sends it again.
+        _material_progress(
+            material_id,
+            status=Material.Status.PENDING,
+            error="Processing was interrupted; it will be retried.",
+        )
+        raise
     except Exception:
         _material_progress(
-            material_id, status=Material.Status.FAILED, error="Processing failed; it will be retried."
+            material_id,
+            status=Material.Status.FAILED,
+            error="Processing failed. Upload the file again; if it fails again, tell your administrator.",
         )
         raise
     with transaction.atomic():
@@ -343,7 +380,7 @@ def question_ask(
     """Store the question, check it may be asked, and start its answer.
 
     Raises ``TutorRefusedError`` (with ``code``: not_enrolled, empty, too_long, disabled, notice,
-    burst, quota) after storing the question as refused with that reason.
+    burst, quota, course_quota) after storing the question as refused with that reason.
     """
     if not course_learner_is(user=student, course_id=course.pk):
         raise TutorRefusedError("not_enrolled", "Only students of this course can ask its tutor.")
@@ -377,6 +414,16 @@ def question_ask(
     if today >= tutor.daily_quota:
         raise _refuse(
             question, "quota", f"You have asked {tutor.daily_quota} questions today, the daily limit."
+        )
+    course_limit = settings.TUTOR_COURSE_DAILY_QUESTIONS
+    if (
+        course_limit
+        and selectors.course_questions_today(course_id=course.pk, exclude_id=question.pk) >= course_limit
+    ):
+        raise _refuse(
+            question,
+            "course_quota",
+            "The tutor has answered as many questions in this course today as it can; ask again tomorrow.",
         )
 
     people = course_people(course_id=course.pk)
@@ -412,8 +459,38 @@ def question_ask(
     from .tasks import answer_generate as answer_task
 
     answer_id = answer.pk
-    transaction.on_commit(lambda: answer_task.delay(answer_id))
+    # With the broker down the answer stays pending and ``answers_requeue_stale`` sends it later.
+    transaction.on_commit(lambda: task_send(answer_task, answer_id))
     return Asked(question=question, answer=answer)
+
+
+# Answers pending this long are sent to a worker again, at most once per ANSWER_RESEND_EVERY
+# (longer than the task's hard time limit, so a copy never runs beside a live first delivery),
+# until they are as old as their stream (nobody reads it any more; the question stays stored).
+ANSWER_RESEND_EVERY = timedelta(minutes=10)
+# An answer still pending this long after it was asked had its task lost.
+STALE_ANSWER_AFTER = timedelta(minutes=2)
+
+
+def answers_requeue_stale(*, older_than: timedelta) -> list[int]:
+    """Send again the tutor answers still pending ``older_than`` after they were asked: their task
+    was lost (the broker was down or lost its queue)."""
+    from .tasks import answer_generate as answer_task
+
+    now = timezone.now()
+    pending = Message.objects.filter(
+        role=Message.Role.TUTOR,
+        status=Message.Status.PENDING,
+        created_at__lt=now - older_than,
+        created_at__gte=now - timedelta(seconds=STREAM_LIFETIME_SECONDS),
+    ).values_list("pk", flat=True)[:500]
+    sent = []
+    for answer_id in pending:
+        if not cache.add(f"eduai:answer-resent:{answer_id}", True, ANSWER_RESEND_EVERY.total_seconds()):
+            continue
+        if task_send(answer_task, answer_id):
+            sent.append(answer_id)
+    return sent
 
 
 # --- Answers (on the inference queue) ---------------------------------------------------------
@@ -668,14 +745,43 @@ def faq_endorse(*, message: Message, user: User, answer: str = "", question: str
     )
     from .tasks import faq_embed as faq_embed_task
 
-    transaction.on_commit(lambda: faq_embed_task.delay(faq.pk))
+    # With the broker down the entry waits unembedded and ``faq_entries_requeue_stale`` sends it.
+    transaction.on_commit(lambda: task_send(faq_embed_task, faq.pk))
     return faq
 
 
+# An FAQ entry still without its embeddings this long after it was endorsed is sent again.
+STALE_FAQ_AFTER = timedelta(minutes=5)
+
+
+def faq_entries_requeue_stale(*, older_than: timedelta) -> list[int]:
+    """Send again the FAQ entries still unembedded ``older_than`` after they were endorsed (their
+    task was lost), each at most once per ``older_than``; embedding skips an embedded entry."""
+    from eduai.operations.stale_work import resend_due
+
+    from .tasks import faq_embed as faq_embed_task
+
+    stale = (
+        FaqEntry.objects.filter(created_at__lt=timezone.now() - older_than)
+        .filter(Q(embedding=b"") | Q(passage_embedding=b""))
+        .values_list("pk", flat=True)[:500]
+    )
+    sent = []
+    for faq_id in stale:
+        if not resend_due("tutoring.faq", faq_id, max(older_than, STALE_FAQ_AFTER)):
+            continue
+        if not task_send(faq_embed_task, faq_id):
+            break  # the broker is down: the next sweep sends the rest
+        sent.append(faq_id)
+    return sent
+
+
 def faq_embed(*, faq_id: int) -> FaqEntry | None:
+    """Embed an entry's question and its question and answer; an embedded entry is left alone
+    (a second delivery costs nothing)."""
     faq = FaqEntry.objects.filter(pk=faq_id).first()
-    if faq is None:
-        return None
+    if faq is None or (faq.embedding and faq.passage_embedding):
+        return faq
     scope = f"course:{faq.course_id}"
     faq.embedding = _vector_bytes(embed_queries([faq.question], scope=scope)[0])
     faq.passage_embedding = _vector_bytes(embed_passages([f"{faq.question}\n{faq.answer}"], scope=scope)[0])

@@ -8,6 +8,7 @@ from django import template
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
+from eduai.courses.access import course_learner_is
 from eduai.courses.models import Course
 
 from ..models import CourseCalendar, KnowledgePoint
@@ -99,4 +100,5 @@ def next_step_panel(course: Course, user: AbstractBaseUser) -> dict[str, Any]:
         "step": step,
         "has_points": has_points,
         "mastery": percent(step.mastery) if step else "",
+        "can_practise": step is not None and course_learner_is(user=user, course_id=course.pk),
     }

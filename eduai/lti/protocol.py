@@ -15,6 +15,7 @@ What the libraries leave open, and what is closed here:
 - every outgoing HTTP call has a timeout.
 """
 
+import copy
 import logging
 import time
 from collections.abc import Mapping
@@ -26,9 +27,11 @@ import requests
 from django.core.cache import cache
 from lti_tool.models import LtiDeployment, LtiRegistration
 from lti_tool.utils import DjangoToolConfig
+from pylti1p3.contrib.django.cookie import DjangoCookieService
 from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataStorage
 from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
 from pylti1p3.contrib.django.oidc_login import DjangoOIDCLogin
+from pylti1p3.contrib.django.request import DjangoRequest
 from pylti1p3.deployment import Deployment
 from pylti1p3.exception import LtiException
 
@@ -126,9 +129,21 @@ class ToolConfig(DjangoToolConfig):
     """django-lti's registry lookups, without auto-creating deployments that then launch."""
 
     def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any, **kwargs: Any) -> Any:
-        # django-lti signs with the newest key and fails when there is none yet.
-        signing_key_ensure()
-        return super().find_registration_by_params(iss, client_id, *args, **kwargs)
+        """django-lti's lookup, with the tool's newest key read once instead of twice per request."""
+        key = signing_key_ensure()  # django-lti fails when there is no key yet
+        lookups: dict[str, Any] = {"issuer": iss, "client_id": client_id}
+        if self.registration_uuid is not None:
+            lookups["uuid"] = self.registration_uuid
+        try:
+            self.registration = LtiRegistration.objects.active().get(**lookups)
+        except LtiRegistration.DoesNotExist:
+            return None
+        if self.registration.has_key:  # a key pair of its own
+            return self.registration.to_registration()
+        # What to_registration() does with the newest key, without querying it again.
+        with_key = copy.copy(self.registration)
+        with_key.public_key, with_key.private_key = key.public_key, key.private_key
+        return with_key.to_registration()
 
     def find_deployment(self, iss: str, deployment_id: str) -> Deployment:
         return self._active_deployment(deployment_id)
@@ -156,12 +171,23 @@ class ToolConfig(DjangoToolConfig):
         return Deployment().set_deployment_id(deployment_id)
 
 
+class _NoStateCookie(DjangoCookieService):
+    """pylti1p3 also puts every state in a cookie of its own (five minutes), for a state check
+    that eduai replaces with the cache (``MessageLaunch.validate_state``). Never read, those
+    cookies only piled up: a browser that launched often sent dozens with every request, until
+    gunicorn refused the headers as too large (431, found by bench/load_test.py)."""
+
+    def set_cookie(self, name: str, value: Any, exp: int | None = 3600) -> None:
+        return None
+
+
 class OIDCLogin(DjangoOIDCLogin):
     """Login initiation that remembers, server-side, which nonce belongs to which state."""
 
     def __init__(self, request: Any, tool_config: ToolConfig) -> None:
         storage = LaunchStateStorage()
-        super().__init__(request, tool_config, launch_data_storage=storage)
+        cookies = _NoStateCookie(request if isinstance(request, DjangoRequest) else DjangoRequest(request))
+        super().__init__(request, tool_config, cookie_service=cookies, launch_data_storage=storage)
         # pylti1p3 attaches the storage only when redirecting; the lifetime needs it now.
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(STATE_LIFETIME_SECONDS)
@@ -204,15 +230,26 @@ class MessageLaunch(DjangoMessageLaunch):
         self._login_state: dict[str, Any] = {}
 
     @classmethod
-    def restore(cls, request: Any, launch_id: str) -> "MessageLaunch":
-        """A launch validated earlier, from the cache (follow-up requests, deep-link submit)."""
+    def restore(
+        cls, request: Any, launch_id: str, *, launch_data: dict[str, Any] | None = None
+    ) -> "MessageLaunch":
+        """A launch validated earlier, from the cache (follow-up requests, deep-link submit);
+        ``launch_data``: its claims, when ``launch_data_get`` has read them already."""
         launch = cls(request)
-        launch_data = launch.get_session_service().get_launch_data(launch_id)
+        launch_data = launch_data or launch.get_session_service().get_launch_data(launch_id)
         if not launch_data:
             raise LtiException("Launch data not found")
         launch.set_launch_id(launch_id).set_auto_validation(enable=False)
         launch.set_jwt({"body": launch_data}).set_restored().validate_registration()
         return launch
+
+    @staticmethod
+    def launch_data_get(launch_id: str) -> dict[str, Any] | None:
+        """The claims a launch validated earlier keeps in the cache, as ``restore`` reads them (the
+        same key: no session prefix), without the registration check: for what only needs a
+        claim and grants nothing, such as the page language."""
+        data = LaunchStateStorage().get_value(launch_id)
+        return data if isinstance(data, dict) else None
 
     def forget(self) -> None:
         """Drop the launch from the cache, so a page built on it cannot be submitted again."""

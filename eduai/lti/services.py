@@ -5,29 +5,39 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from lti_tool.lti_core.constants import ContextRole, ContextType
+from lti_tool.lti_core.utils import normalize_role
 from lti_tool.models import (
     LtiContext,
     LtiDeployment,
     LtiLaunch,
     LtiLineItem,
+    LtiMembership,
     LtiRegistration,
     LtiResourceLink,
     LtiUser,
 )
-from lti_tool.utils import sync_data_from_launch
+from lti_tool.utils import (
+    _get_ags_props,
+    sync_deployment_from_launch,
+    sync_platform_instance_from_launch,
+)
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 
+from analytics.models import LearningEvent
+from analytics.services import event_record
+from eduai.celery import task_send
 from eduai.courses.models import Course, Enrollment
 from grading.models import Assignment
 
@@ -47,9 +57,101 @@ LINE_ITEM_TAG = "eduai-grade"
 # A passback claimed by a worker that then died is claimed again after this long. It exceeds
 # the send task's hard time limit, so a live worker never loses its claim.
 PASSBACK_CLAIM_LEASE = timedelta(minutes=5)
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 # --- Launch: who, in which course, with which role, on which resource ----------------------
+def _upsert(model: type[ModelT], lookup: dict[str, Any], values: dict[str, Any]) -> ModelT:
+    """The row for ``lookup`` with ``values``, written only when something changed.
+
+    Unlike ``update_or_create`` (a row lock and an UPDATE every time), an unchanged row costs one
+    SELECT: a launch's course and resource link rows are the same for every student of a class,
+    and locking them on every launch made concurrent launches queue behind each other.
+    """
+    row = model._default_manager.filter(**lookup).first()
+    if row is None:
+        try:
+            with transaction.atomic():
+                return model._default_manager.create(**lookup, **values)
+        except IntegrityError:  # created by a concurrent launch since the SELECT
+            row = model._default_manager.get(**lookup)
+    for name, value in lookup.items():
+        if isinstance(value, models.Model):
+            setattr(row, name, value)  # known already: no query when it is read
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    if changed:
+        for name in changed:
+            setattr(row, name, values[name])
+        stamps = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+        row.save(update_fields=[*changed, *stamps])
+    return row
+
+
+def _launch_sync(lti_launch: LtiLaunch) -> None:
+    """django-lti's ``sync_data_from_launch`` (same rows, same values), writing only changes.
+
+    The rows found are kept on the launch, so reading ``lti_launch.user`` (or context, resource
+    link) afterwards costs no query.
+    """
+    sync_deployment_from_launch(lti_launch)
+    claims = {
+        "given_name": lti_launch.get_claim("given_name"),
+        "family_name": lti_launch.get_claim("family_name"),
+        "name": lti_launch.get_claim("name"),
+        "email": lti_launch.get_claim("email"),
+        "picture_url": lti_launch.get_claim("picture"),
+    }
+    lti_user = _upsert(
+        LtiUser,
+        {"registration": lti_launch.registration, "sub": lti_launch.get_claim("sub")},
+        {name: value for name, value in claims.items() if value is not None},
+    )
+    lti_launch.__dict__["user"] = lti_user  # django-lti's cached_property
+    if not lti_launch.is_data_privacy_launch:
+        context_claim = lti_launch.context_claim or {}
+        types = context_claim.get("type", [])
+        nrps_claim = lti_launch.nrps_claim
+        context_values = {
+            "title": context_claim.get("title", ""),
+            "label": context_claim.get("label", ""),
+            "is_course_template": ContextType.COURSE_TEMPLATE in types,
+            "is_course_offering": ContextType.COURSE_OFFERING in types,
+            "is_course_section": ContextType.COURSE_SECTION in types,
+            "is_group": ContextType.GROUP in types,
+            **({"memberships_url": nrps_claim["context_memberships_url"]} if nrps_claim else {}),
+            **_get_ags_props(lti_launch),
+        }
+        context = _upsert(
+            LtiContext,
+            {"deployment": lti_launch.deployment, "id_on_platform": context_claim.get("id", "")},
+            context_values,
+        )
+        lti_launch.__dict__["context"] = context
+        roles = {normalize_role(role) for role in lti_launch.roles_claim}
+        flags = {
+            ContextRole.ADMINISTRATOR: "is_administrator",
+            ContextRole.CONTENT_DEVELOPER: "is_content_developer",
+            ContextRole.INSTRUCTOR: "is_instructor",
+            ContextRole.LEARNER: "is_learner",
+            ContextRole.MENTOR: "is_mentor",
+        }
+        # As django-lti: a role the launch names is switched on, never off.
+        _upsert(
+            LtiMembership,
+            {"user": lti_user, "context": context},
+            {flag: True for role, flag in flags.items() if role in roles},
+        )
+        if not lti_launch.is_deep_link_launch:
+            link_claim = {k: v for k, v in lti_launch.resource_link_claim.items() if v is not None}
+            link = _upsert(
+                LtiResourceLink,
+                {"context": context, "id_on_platform": link_claim["id"]},
+                {"title": link_claim.get("title", ""), "description": link_claim.get("description", "")},
+            )
+            lti_launch.__dict__["resource_link"] = link
+    sync_platform_instance_from_launch(lti_launch)
+
+
 def user_from_lti_user(*, lti_user: LtiUser) -> User:
     """The Django account of an LMS user, keyed by (issuer, sub) only.
 
@@ -61,12 +163,14 @@ def user_from_lti_user(*, lti_user: LtiUser) -> User:
     user, created = User.objects.get_or_create(username=f"lti-{digest}")
     if created:
         user.set_unusable_password()
+    known = (user.first_name, user.last_name, user.email)
     user.first_name = (lti_user.given_name or user.first_name)[:150]
     user.last_name = (lti_user.family_name or user.last_name)[:150]
     if not lti_user.given_name and not lti_user.family_name and lti_user.name:
         user.first_name = lti_user.name[:150]
     user.email = lti_user.email or user.email
-    user.save()
+    if created or (user.first_name, user.last_name, user.email) != known:
+        user.save()
     if lti_user.auth_user_id != user.pk:
         lti_user.auth_user = user
         lti_user.save(update_fields=["auth_user", "datetime_modified"])
@@ -105,10 +209,26 @@ def _assignment_for_link(
     return assignment
 
 
+def _launch_event_record(
+    *, user: User, role: Enrollment.Role, course: Course, resource_link: LtiResourceLink | None
+) -> None:
+    """A student's launch is a learning event (the object: the resource link, else the course)."""
+    if role != Enrollment.Role.LEARNER:
+        return
+    event_record(
+        user=user,
+        course=course,
+        verb=LearningEvent.Verb.LAUNCHED,
+        object_type="resource_link" if resource_link is not None else "course",
+        object_id=resource_link.id_on_platform if resource_link is not None else str(course.pk),
+        timestamp=timezone.now(),
+    )
+
+
 @transaction.atomic
 def launch_record(*, lti_launch: LtiLaunch) -> LaunchRecord:
     """Create or update the user, course, enrollment and resource link a validated launch names."""
-    sync_data_from_launch(lti_launch)
+    _launch_sync(lti_launch)
     user = user_from_lti_user(lti_user=lti_launch.user)
     role = enrollment_role_from_claim(lti_launch.roles_claim or [])
     if lti_launch.context_claim is None:
@@ -116,12 +236,14 @@ def launch_record(*, lti_launch: LtiLaunch) -> LaunchRecord:
         return LaunchRecord(user=user, role=role, course=None, resource_link=None, assignment=None)
     course = course_from_context(context=lti_launch.context)
     # The role is set from every launch, so a demoted user is demoted here too.
-    Enrollment.objects.update_or_create(course=course, user=user, defaults={"role": role})
+    _upsert(Enrollment, {"course": course, "user": user}, {"role": role})
     if not lti_launch.is_resource_launch:
+        _launch_event_record(user=user, role=role, course=course, resource_link=None)
         return LaunchRecord(user=user, role=role, course=course, resource_link=None, assignment=None)
     resource_link = lti_launch.resource_link
     custom = lti_launch.get_claim("https://purl.imsglobal.org/spec/lti/claim/custom") or {}
     assignment = _assignment_for_link(course=course, resource_link=resource_link, custom=custom)
+    _launch_event_record(user=user, role=role, course=course, resource_link=resource_link)
     return LaunchRecord(
         user=user, role=role, course=course, resource_link=resource_link, assignment=assignment
     )
@@ -233,9 +355,10 @@ def score_passback_enqueue(
 
 
 def _enqueue_send(passback_id: int) -> None:
+    """With the broker down the row stays pending; ``score_passback_requeue_stale`` sends it."""
     from .tasks import score_passback_send as send_task  # tasks import this module
 
-    send_task.delay(passback_id)
+    task_send(send_task, passback_id)
 
 
 def _claim(passback_id: int) -> bool:
@@ -319,6 +442,11 @@ def score_passback_retry(*, passback_id: int) -> None:
         status=ScorePassback.Status.PENDING, updated_at=timezone.now()
     )
     transaction.on_commit(lambda: _enqueue_send(passback_id))
+
+
+# A passback still pending this long after its last attempt is enqueued again
+# (``stale_work_requeue``, eduai/operations/stale_work.py).
+STALE_PASSBACK_AFTER = timedelta(minutes=5)
 
 
 def score_passback_requeue_stale(*, older_than: timedelta) -> list[int]:

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from celery import shared_task
 
 from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT
@@ -7,26 +5,16 @@ from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT
 from .services import (
     roster_sync,
     roster_sync_enqueue_all,
-    score_passback_requeue_stale,
 )
 from .services import (
     score_passback_send as score_passback_send_service,
 )
-
-# A passback still pending this long after its last attempt is enqueued again by beat.
-STALE_PASSBACK_AFTER = timedelta(minutes=5)
 
 
 @shared_task(soft_time_limit=60, time_limit=90, **IDEMPOTENT, **RETRY_TRANSIENT)
 def score_passback_send(passback_id: int) -> str:
     """Post one ScorePassback row to the LMS; a row already sent is left alone."""
     return score_passback_send_service(passback_id=passback_id).status
-
-
-@shared_task(soft_time_limit=60, time_limit=90, **IDEMPOTENT, **RETRY_TRANSIENT)
-def score_passback_requeue() -> int:
-    """Beat: enqueue passbacks whose retries ran out or whose task was lost."""
-    return len(score_passback_requeue_stale(older_than=STALE_PASSBACK_AFTER))
 
 
 @shared_task(soft_time_limit=300, time_limit=360, **IDEMPOTENT, **RETRY_TRANSIENT)

@@ -18,6 +18,7 @@ import redis
 from django.conf import settings
 
 STREAM_LIFETIME_SECONDS = 3600
+UNAVAILABLE = "The answer cannot be shown right now; it will appear in the conversation once ready."
 FINAL_EVENTS = {"end", "error"}
 
 
@@ -108,7 +109,13 @@ def stream_events(stream_id: UUID, *, after: str = "", timeout_seconds: float = 
     store = event_store()
     position = after
     while True:
-        events = store.read(stream_id, position, wait_seconds=timeout_seconds)
+        try:
+            events = store.read(stream_id, position, wait_seconds=timeout_seconds)
+        except redis.exceptions.RedisError:
+            # Redis is down or restarting: the stream ends with an error the page can show. The
+            # answer itself is stored in the database when it is done.
+            yield StreamEvent(position=position or "0", event="error", data={"message": UNAVAILABLE})
+            return
         if not events:
             yield StreamEvent(
                 position=position or "0", event="error", data={"message": "The answer timed out."}

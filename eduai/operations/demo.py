@@ -1,8 +1,13 @@
 """A demo school for trials: one course with material, an assignment with submissions, a demo
-LMS registration and an admin account. Safe to run again: it reuses what it made before."""
+LMS registration and an admin account. Safe to run again: it reuses what it made before.
+
+The assignment and its submissions are made by the grading services, as an instructor's and
+students' would be: each submission is queued for AI scoring when the seed commits, so the worker
+that ``make run`` starts grades them and the demo's review queue fills."""
 
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -10,6 +15,7 @@ from lti_tool.models import LtiDeployment, LtiRegistration
 
 from eduai.courses.models import Course, Enrollment
 from grading.models import Assignment, Submission
+from grading.services import AssignmentData, assignment_create, submission_create, submissions_rescore
 from tutoring.models import Material
 
 DEMO_ISSUER = "https://moodle.demo.invalid"
@@ -37,6 +43,30 @@ DEMO_ANSWERS = {
     "and oxygen is released, then the Calvin cycle fixes CO2 into sugar.",
     "cleo": "Plants eat soil to grow.",
 }
+
+DEMO_ASSIGNMENT = AssignmentData(
+    title="Explain photosynthesis",
+    kind=Assignment.Kind.SHORT_ANSWER,
+    prompt="In two or three sentences, explain what photosynthesis does and where it happens.",
+    rubric=(
+        {
+            "name": "Inputs and outputs",
+            "points": 4,
+            "description": "Carbon dioxide and water in; glucose and oxygen out.",
+        },
+        {"name": "Location in the cell", "points": 3, "description": "Happens in the chloroplasts."},
+        {
+            "name": "Role of light",
+            "points": 3,
+            "description": "Light energy, absorbed by chlorophyll, drives it.",
+        },
+    ),
+    reference_answers=(
+        "Plants use light energy, absorbed by chlorophyll in the chloroplasts, to turn carbon "
+        "dioxide and water into glucose and oxygen.",
+    ),
+    max_score=Decimal(10),
+)
 
 
 @dataclass(frozen=True)
@@ -71,30 +101,29 @@ def _demo_course() -> Course:
         title="Photosynthesis",
         defaults={"kind": Material.Kind.MARKDOWN, "text": PHOTOSYNTHESIS},
     )
-    assignment, _ = Assignment.objects.get_or_create(
-        course=course,
-        title="Explain photosynthesis",
-        defaults={
-            "kind": Assignment.Kind.SHORT_ANSWER,
-            "prompt": "In two or three sentences, explain what photosynthesis does and where it happens.",
-            "rubric": [
-                {"name": "Inputs and outputs", "points": 4},
-                {"name": "Location in the cell", "points": 3},
-                {"name": "Role of light", "points": 3},
-            ],
-            "reference_answers": [
-                "Plants use light energy, absorbed by chlorophyll in the chloroplasts, to turn carbon "
-                "dioxide and water into glucose and oxygen."
-            ],
-            "max_score": 10,
-        },
-    )
+    assignment = Assignment.objects.filter(course=course, title=DEMO_ASSIGNMENT.title).first()
+    if assignment is None:
+        assignment = assignment_create(course=course, data=DEMO_ASSIGNMENT)
+    _demo_submissions(assignment)
+    return course
+
+
+def _demo_submissions(assignment: Assignment) -> None:
+    """Each demo student's answer, submitted as a student's would be (queued for AI scoring).
+
+    Run again: answers still waiting for (or failed at) their AI grade are sent to scoring again
+    (the instructor page's "Grade these again"); an answer an older seed stored without queueing
+    it (status "received", never scored) is submitted afresh.
+    """
+    submissions_rescore(assignment=assignment)
     user_model = get_user_model()
     for username, answer in DEMO_ANSWERS.items():
         student, _ = user_model.objects.get_or_create(username=f"demo-{username}")
-        Enrollment.objects.get_or_create(course=course, user=student)
-        Submission.objects.get_or_create(assignment=assignment, student=student, defaults={"text": answer})
-    return course
+        Enrollment.objects.get_or_create(course=assignment.course, user=student)
+        mine = Submission.objects.filter(assignment=assignment, student=student)
+        mine.filter(status=Submission.Status.RECEIVED, ai_grade__isnull=True, file="").delete()
+        if not mine.exists():
+            submission_create(assignment=assignment, student=student, text=answer)
 
 
 def _demo_admin(username: str) -> str:

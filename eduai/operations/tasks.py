@@ -7,6 +7,7 @@ from django.utils import timezone
 from eduai.celery import IDEMPOTENT, RETRY_TRANSIENT, Queue
 
 from .services import heartbeat_record
+from .stale_work import stale_work_requeue as stale_work_requeue_service
 
 
 @shared_task(soft_time_limit=20, time_limit=30, **IDEMPOTENT, **RETRY_TRANSIENT)
@@ -27,3 +28,9 @@ def record_heartbeat(self: Task[Any, Any], queue: str, sent_at: str) -> int:
     sent = datetime.fromisoformat(sent_at)
     heartbeat = heartbeat_record(queue=queue, worker=self.request.hostname or "unknown", sent_at=sent)
     return heartbeat.pk
+
+
+@shared_task(soft_time_limit=120, time_limit=150, **IDEMPOTENT, **RETRY_TRANSIENT)
+def stale_work_requeue() -> dict[str, int]:
+    """Beat: send again the durable work whose task the broker lost (eduai/operations/stale_work.py)."""
+    return stale_work_requeue_service()

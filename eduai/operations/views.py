@@ -7,6 +7,8 @@ from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from eduai.celery import BROKER_ERRORS
+
 from .checks import readiness_checks
 from .selectors import heartbeat_list
 
@@ -41,10 +43,20 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 logger = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER_SECONDS = 30
+DATABASE_MESSAGE = (
+    "The service is briefly unavailable (its database cannot be reached). Nothing you sent "
+    "was saved; please try again in a minute."
+)
+# Redis (cache, LTI launch state, answer streams) or the broker: what was stored in the
+# database stays stored, and work waiting for the broker is sent by the beat sweeps.
+SERVICE_MESSAGE = (
+    "The service is briefly unavailable (a service it needs cannot be reached); please try again in a minute."
+)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """`handler500`: a database that cannot be reached is a 503 (try again), anything else a 500.
+    """`handler500`: a database, cache or broker that cannot be reached is a 503 (try again),
+    anything else a 500.
 
     Django calls this inside its `except` block, so the exception is `sys.exc_info()`. The page
     renders no template and reads nothing from the database, so it works while that is down.
@@ -52,16 +64,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
     transaction, which the lost connection rolls back.
     """
     error = sys.exc_info()[1]
-    unavailable = isinstance(error, OperationalError | InterfaceError)
+    database_down = isinstance(error, OperationalError | InterfaceError)
+    unavailable = database_down or isinstance(error, BROKER_ERRORS)
     status = 503 if unavailable else 500
-    message = (
-        "The service is briefly unavailable (its database cannot be reached). Nothing you sent "
-        "was saved; please try again in a minute."
-        if unavailable
-        else "Something went wrong on our side. It has been logged."
-    )
-    if unavailable:
+    message = "Something went wrong on our side. It has been logged."
+    if database_down:
+        message = DATABASE_MESSAGE
         logger.error("database unavailable: %s %s: %s", request.method, request.path, error)
+    elif unavailable:
+        message = SERVICE_MESSAGE
+        logger.error("cache or broker unavailable: %s %s: %s", request.method, request.path, error)
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         response: HttpResponse = JsonResponse({"detail": message}, status=status)
     else:

@@ -161,6 +161,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 COOKIES_SECURE = env_bool("COOKIES_SECURE", True)
 SESSION_COOKIE_SAMESITE = "None" if COOKIES_SECURE else "Lax"
 SESSION_COOKIE_SECURE = COOKIES_SECURE
+# Sessions live in the database only: reading them through the cache (cached_db) saves one query
+# per request but turns every page into a 503 while Redis is down (tests/eduai/operations/
+# test_redis_restart.py).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
 CSRF_COOKIE_SECURE = COOKIES_SECURE
 SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")

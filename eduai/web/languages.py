@@ -1,6 +1,8 @@
 """Which of our languages a locale asks for: the LTI launch's, then the browser's."""
 
 from django.conf import settings
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 from lti_tool.models import LtiLaunch
 
 
@@ -23,10 +25,27 @@ def language_from_locale(locale: str) -> str | None:
     return parts[0] if parts[0] in supported else None
 
 
+PRESENTATION_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+
+
+def _presentation_language(presentation: object) -> str | None:
+    locale = presentation.get("locale") if isinstance(presentation, dict) else None
+    return language_from_locale(locale) if isinstance(locale, str) else None
+
+
 def launch_language(lti_launch: LtiLaunch | object) -> str | None:
     """The language the LMS asked for in the launch's launch_presentation.locale, if we have it."""
     if not isinstance(lti_launch, LtiLaunch):
         return None
-    presentation = lti_launch.launch_presentation_claim or {}
-    locale = presentation.get("locale")
-    return language_from_locale(locale) if isinstance(locale, str) else None
+    return _presentation_language(lti_launch.launch_presentation_claim)
+
+
+def request_launch_language(request: HttpRequest) -> str | None:
+    """The launch language of a request: of the launch the view validated, or else of the
+    session's launch, from its cached claims (``LtiLaunchMiddleware``), so that choosing the
+    language does not restore the launch (its registration check is two queries)."""
+    lti_launch = getattr(request, "lti_launch", None)
+    if type(lti_launch) is not SimpleLazyObject:
+        return launch_language(lti_launch)
+    data = getattr(request, "lti_launch_data", None) or {}
+    return _presentation_language(data.get(PRESENTATION_CLAIM))

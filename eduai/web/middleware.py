@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
 
-from .languages import launch_language
+from .languages import request_launch_language
 from .selectors import origin_of, platform_origins_list
 
 
@@ -22,7 +22,7 @@ class LaunchLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = launch_language(getattr(request, "lti_launch", None))
+        language = request_launch_language(request)
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language

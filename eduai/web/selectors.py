@@ -1,10 +1,13 @@
 """Reads for the web shell."""
 
+import contextlib
 import re
 from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from lti_tool.models import LtiRegistration
+
+from eduai.celery import BROKER_ERRORS
 
 # Only what a CSP source expression may hold: an issuer typed with a space or a ";" must not
 # add or end a directive.
@@ -26,10 +29,14 @@ def origin_of(url: str) -> str | None:
 
 def platform_origins_list() -> list[str]:
     """The origins of active LTI platforms (issuer and authorisation URL): who may frame us."""
-    origins = cache.get(PLATFORM_ORIGINS_CACHE_KEY)
+    try:
+        origins = cache.get(PLATFORM_ORIGINS_CACHE_KEY)
+    except BROKER_ERRORS:  # the cache is down: ask the database, page views go on
+        origins = None
     if origins is None:
         urls = LtiRegistration.objects.filter(is_active=True).values_list("issuer", "auth_url")
         found = {origin for pair in urls for url in pair if (origin := origin_of(url or ""))}
         origins = sorted(found)
-        cache.set(PLATFORM_ORIGINS_CACHE_KEY, origins, PLATFORM_ORIGINS_CACHE_SECONDS)
+        with contextlib.suppress(*BROKER_ERRORS):
+            cache.set(PLATFORM_ORIGINS_CACHE_KEY, origins, PLATFORM_ORIGINS_CACHE_SECONDS)
     return list(origins)

@@ -1,9 +1,10 @@
 """The next step: which point, which difficulty, and the checks on generated practice questions."""
 
 import pytest
+from django.test import Client
 
 from analytics import next_step_services
-from analytics.models import Mastery, NextStep
+from analytics.models import LearningEvent, Mastery, NextStep
 from analytics.next_step import (
     PointState,
     cloze_from_material,
@@ -15,6 +16,7 @@ from analytics.next_step import (
     text_problems,
 )
 from analytics.services import knowledge_point_create, knowledge_point_tag
+from eduai.courses.models import Enrollment
 from eduai.ml import runtime
 from eduai.ml.generator import GenerationResult
 from tests.factories import CourseFactory, EnrollmentFactory, MaterialFactory
@@ -110,3 +112,46 @@ def test_an_unchanged_step_keeps_its_question(pending_step, monkeypatch, django_
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         changed = next_step_services.next_step_refresh(course=step.course, user=step.user)
     assert (changed.status, changed.difficulty, len(callbacks)) == (NextStep.Status.PENDING, "medium", 1)
+
+
+def test_a_practice_attempt_is_an_event_that_moves_mastery(
+    pending_step, monkeypatch, django_capture_on_commit_callbacks
+):
+    student, course, point = pending_step.user, pending_step.course, pending_step.knowledge_point
+    client = Client()
+    client.force_login(student)
+    url = f"/analytics/courses/{course.pk}/next-step/practice/"
+    # No question yet: nothing to answer, nothing recorded.
+    refused = client.post(url, {"knowledge_point": str(point.pk), "correct": "1"})
+    assert refused.status_code == 400
+    assert "no practice question" in refused.content.decode()
+    monkeypatch.setattr(runtime, "generate", lambda request, **_: GenerationResult("", 1, 1))
+    next_step_services.next_step_generate(next_step_id=pending_step.pk)  # the cloze fallback
+    page = client.get(f"/analytics/courses/{course.pk}/next-step/").content.decode()
+    assert 'class="practice-attempt"' in page
+    assert client.post(url, {"knowledge_point": str(point.pk), "correct": "yes"}).status_code == 400
+    stale = client.post(url, {"knowledge_point": str(point.pk + 1), "correct": "1"})
+    assert stale.status_code == 400
+    assert "changed" in stale.content.decode()
+    assert not LearningEvent.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        answered = client.post(
+            url, {"knowledge_point": str(point.pk), "correct": "1"}, HTTP_HX_REQUEST="true"
+        )
+    assert answered.status_code == 200
+    assert 'id="next-step"' in answered.content.decode()
+    assert "HX-Trigger" in answered
+    event = LearningEvent.objects.get()
+    assert (event.verb, event.result_score, list(event.knowledge_points.all())) == ("practiced", 1.0, [point])
+    mastery = Mastery.objects.get(user=student, knowledge_point=point)
+    assert (mastery.attempts, mastery.probability > 0.2) == (1, True)
+    # Without htmx, the form post comes back to the next-step page (once the step, chosen again
+    # after the attempt, has a question: a new difficulty waits for its new question).
+    has_question = bool(NextStep.objects.get(pk=pending_step.pk).question)
+    with django_capture_on_commit_callbacks(execute=False):
+        wrong = client.post(url, {"knowledge_point": str(point.pk), "correct": "0"})
+    assert wrong.status_code == (302 if has_question else 400)
+    # An instructor has no practice to record.
+    instructor = EnrollmentFactory.create(course=course, role=Enrollment.Role.INSTRUCTOR).user
+    client.force_login(instructor)
+    assert client.post(url, {"knowledge_point": str(point.pk), "correct": "1"}).status_code == 404

@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Frame, Locator, Page, Playwright, sync_playwright
 
 from tests.conftest import PROJECT_ROOT
+from tests.eduai.lti.platform import LoopbackPlatform
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium keeps calling Google's hosts, which this network refuses.
@@ -150,6 +151,17 @@ def page(browser_context: BrowserContext) -> Page:
 @pytest.fixture(autouse=True)
 def _test_urls(settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.browser.urls"
+
+
+def launch_top_level(page: Page, platform: LoopbackPlatform, user: str, **hint: Any) -> None:
+    """The new-window way in (first-party cookies, so later requests keep the session): the LMS's
+    login initiation -> its authorisation form -> the launch page. ``hint`` is the LMS's
+    ``resource_link_id`` and ``custom`` parameters (e.g. ``eduai_assignment``)."""
+    page.goto(platform.login_initiation_url(user, **hint))
+    page.wait_for_selector("form input[name=id_token]", state="attached")
+    page.evaluate("document.forms[0].submit()")
+    page.wait_for_url("**/lti/launch/")
+    page.wait_for_selector("main h1")
 
 
 def tool_frame(page: Page) -> Frame:

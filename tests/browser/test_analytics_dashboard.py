@@ -7,25 +7,23 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from lti_tool.models import Key, LtiRegistration
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from analytics.risk_services import at_risk_score_course
 from analytics.services import event_record, knowledge_point_create, knowledge_point_tag
 from analytics.weekly_services import course_calendar_set, course_week_metrics_update, planned_item_set
 from eduai.courses.models import Course, Enrollment
-from tests.browser.conftest import FIT_WIDTHS, WIDTHS, axe_violations, has_horizontal_scroll, screenshot
-from tests.eduai.lti.platform import LoopbackPlatform
+from tests.browser.conftest import (
+    FIT_WIDTHS,
+    WIDTHS,
+    axe_violations,
+    has_horizontal_scroll,
+    launch_top_level,
+    screenshot,
+)
 from tests.factories import AssignmentFactory, EnrollmentFactory, MaterialFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _launch_top_level(page: Page, platform: LoopbackPlatform, user: str) -> None:
-    page.goto(platform.login_initiation_url(user))
-    page.wait_for_selector("form input[name=id_token]", state="attached")
-    page.evaluate("document.forms[0].submit()")
-    page.wait_for_url("**/lti/launch/")
-    page.wait_for_selector("main h1")
 
 
 def _course_activity(course: Course) -> None:
@@ -84,7 +82,7 @@ def test_the_instructor_reads_the_course_dashboard(
     page, lti_platform, lti_registration: LtiRegistration, live_server: Any
 ):
     lti_platform.configure(tool_jwks=Key.objects.as_jwks(), tool_base=live_server.url)
-    _launch_top_level(page, lti_platform, "u-teacher")
+    launch_top_level(page, lti_platform, "u-teacher")
     course = Course.objects.get()
     _course_activity(course)
 

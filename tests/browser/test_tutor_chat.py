@@ -5,11 +5,16 @@ from typing import Any
 
 import pytest
 from lti_tool.models import Key, LtiRegistration
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from eduai.courses.models import Course
-from tests.browser.conftest import FIT_WIDTHS, axe_violations, has_horizontal_scroll, screenshot
-from tests.eduai.lti.platform import LoopbackPlatform
+from tests.browser.conftest import (
+    FIT_WIDTHS,
+    axe_violations,
+    has_horizontal_scroll,
+    launch_top_level,
+    screenshot,
+)
 from tutoring import services
 from tutoring.models import FaqEntry, Message
 
@@ -21,20 +26,11 @@ ENDORSED = (
 )
 
 
-def _launch_top_level(page: Page, platform: LoopbackPlatform, user: str) -> None:
-    """The new-window way in (first-party cookies): LMS login -> authorisation -> launch."""
-    page.goto(platform.login_initiation_url(user, resource_link_id="rl-tutor-browser"))
-    page.wait_for_selector("form input[name=id_token]", state="attached")
-    page.evaluate("document.forms[0].submit()")
-    page.wait_for_url("**/lti/launch/")
-    page.wait_for_selector("main h1")
-
-
 def test_student_asks_sees_the_streamed_answer_and_rates_it(
     page, lti_platform, lti_registration: LtiRegistration, live_server: Any, celery_worker_process
 ):
     lti_platform.configure(tool_jwks=Key.objects.as_jwks(), tool_base=live_server.url)
-    _launch_top_level(page, lti_platform, "u-student")
+    launch_top_level(page, lti_platform, "u-student", resource_link_id="rl-tutor-browser")
     course = Course.objects.get()
     # The instructor has endorsed an answer to this question (embedded here, as the worker would).
     instructor_answer = FaqEntry.objects.create(course=course, question=QUESTION, answer=ENDORSED)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from eduai.celery import TASK_ROUTES, TRANSIENT_ERRORS, Queue, app
+from eduai.celery import TASK_ROUTES, TRANSIENT_ERRORS, Queue, app, task_send
+from tests.faults import celery_producer
 
 PROJECT_PACKAGES = ("eduai.", "grading.", "tutoring.", "analytics.")
 
@@ -38,3 +39,12 @@ def test_beat_schedule_names_registered_tasks():
     app.loader.import_default_modules()
     for entry in app.conf.beat_schedule.values():
         assert entry["task"] in app.tasks
+
+
+def test_task_send_reports_an_unreachable_broker_instead_of_raising(caplog):
+    from eduai.operations.tasks import send_heartbeats
+
+    # Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
+    with celery_producer("redis://127.0.0.1:9/0"):
+        assert task_send(send_heartbeats) is False
+    assert "broker unavailable, eduai.operations.tasks.send_heartbeats() left for its sweep" in caplog.text

@@ -1,12 +1,17 @@
 """Fixtures of the grading tests: a course with an instructor and a student, and an assignment
-with a rubric and a reference answer (small texts written for these tests)."""
+with a rubric and a reference answer (small texts written for these tests); and the steps over
+LTI that the end-to-end tests share (a student submits, the instructor approves in the queue)."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.test import Client
 
 from eduai.courses.models import Enrollment
+from grading.models import AiGrade, Assignment, Submission
 from grading.services import AssignmentData, assignment_create
+from tests.conftest import wait_for
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 REFERENCE = (
@@ -63,3 +68,76 @@ def assignment(course):
             max_attempts=2,
         ),
     )
+
+
+# --- Grading over LTI, through the real pages and worker -------------------------------------
+def student_submits(
+    lti_flow, user: str, assignment: Assignment, text: str, **hint: Any
+) -> tuple[Client, str, Submission]:
+    """The student launches the assignment's resource link (``hint``) and submits ``text`` on the
+    student page; returns their client, the page's answer to the submission, and the submission."""
+    student = Client()
+    page = lti_flow.launch(student, user, **hint).content.decode()
+    assert assignment.prompt in page
+    assert "Submit your work" in page
+    submitted = student.post(
+        f"/grading/assignments/{assignment.pk}/submit/", {"text": text}, HTTP_HX_REQUEST="true"
+    )
+    assert submitted.status_code == 200
+    submission = Submission.objects.filter(assignment=assignment, student__lti_users__sub=user).latest("pk")
+    return student, submitted.content.decode(), submission
+
+
+def ai_grade_wait(submission: Submission) -> AiGrade:
+    """The real worker scores the submission (inference queue) and writes its feedback."""
+    return wait_for(
+        lambda: AiGrade.objects.filter(submission=submission).first(), timeout=600, what="the AI grade"
+    )
+
+
+def instructor_approves(teacher: Client, assignment: Assignment, submission: Submission) -> None:
+    """The instructor finds the submission in the review queue and approves it (the bulk action,
+    as the page posts it), which releases the grade."""
+    queue_page = teacher.get(f"/grading/assignments/{assignment.pk}/").content.decode()
+    assert "Review queue" in queue_page
+    assert f'name="ids" value="{submission.pk}"' in queue_page
+    approved = teacher.post(
+        f"/grading/assignments/{assignment.pk}/review/",
+        {"ids": [str(submission.pk)], "action": "approve"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert approved.status_code == 200, approved.content.decode()
+
+
+# An AI grade of the osmosis assignment as the scorer writes one: points and feedback per criterion.
+AI_CRITERIA = [
+    {"name": "Water movement", "score": 3.0, "max_points": 4.0, "met": True, "evidence": "water moves"},
+    {"name": "Concentration", "score": 1.0, "max_points": 3.0, "met": False, "evidence": ""},
+    {"name": "Membrane", "score": 2.0, "max_points": 3.0, "met": False, "evidence": ""},
+]
+AI_FEEDBACK = [
+    {
+        "criterion": criterion["name"],
+        "strengths": f"{criterion['name']}: a start.",
+        "missing": f"{criterion['name']}: more detail.",
+        "next_step": f"{criterion['name']}: say more.",
+        "source": "template",
+    }
+    for criterion in AI_CRITERIA
+]
+
+
+@pytest.fixture
+def graded_by_criteria(assignment, student):
+    """The student's submission with an AI grade of 6 (3 + 1 + 2) and feedback per criterion."""
+    from tests.factories import AiGradeFactory
+
+    return AiGradeFactory.create(
+        submission__assignment=assignment,
+        submission__student=student,
+        submission__text=GOOD_ANSWER,
+        score=6,
+        confidence=0.4,
+        criteria=AI_CRITERIA,
+        feedback=AI_FEEDBACK,
+    ).submission

@@ -115,3 +115,72 @@ def test_a_student_cannot_approve(assignment, student):
     submission = AiGradeFactory.create(submission__assignment=assignment).submission
     assert _client(student).post(f"/api/v1/grading/submissions/{submission.pk}/approve/").status_code == 403
     assert not ConfirmedGrade.objects.exists()
+
+
+def test_override_edits_feedback_and_points_per_criterion_with_clear_400s(
+    graded_by_criteria, student, instructor, django_capture_on_commit_callbacks
+):
+    submission = graded_by_criteria
+    url = f"/api/v1/grading/submissions/{submission.pk}/override/"
+    client = _client(instructor)
+    edit = {"criterion": "Concentration", "next_step": "Say which side has more solute."}
+    refusals = [
+        ({"score": "7", "feedback": [{"criterion": "Spelling", "next_step": "x"}]}, "feedback"),
+        ({"score": "7", "feedback": [{**edit, "missing": "m" * 1001}]}, "feedback"),
+        ({"score": "7", "criterion_scores": {"Water movement": "4"}}, "criterion_scores"),
+        ({"score": "7", "keep_ai_feedback": False, "feedback": [edit]}, "keep_ai_feedback"),
+        ({"score": "7", "comment": "c" * 4001}, "comment"),
+    ]
+    for body, field in refusals:
+        refused = client.post(url, body, format="json")
+        assert refused.status_code == 400, body
+        assert list(refused.data) == [field]
+    unknown = client.post(url, {"score": "7", "feedback": [{**edit, "nextstep": "x"}]}, format="json")
+    assert unknown.status_code == 400
+    assert "Unknown feedback field nextstep" in str(unknown.data["feedback"])
+    assert (
+        "“Spelling” is not a criterion of this grade"
+        in client.post(url, refusals[0][0], format="json").data["feedback"][0]
+    )
+    assert not ConfirmedGrade.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        overridden = client.post(
+            url,
+            {
+                "score": "7",
+                "feedback": [edit],
+                "criterion_scores": {"Water movement": 4, "Concentration": "1.5", "Membrane": "1.5"},
+            },
+            format="json",
+        )
+    assert overridden.status_code == 200, overridden.data
+    assert overridden.data["decision"] == "overridden"
+    # The student reads the edited feedback with the points per criterion.
+    mine = _client(student).get(f"/api/v1/grading/submissions/{submission.pk}/").data
+    assert mine["score"] == "7.00"
+    concentration = next(item for item in mine["feedback"] if item["criterion"] == "Concentration")
+    assert concentration["next_step"] == "Say which side has more solute."
+    assert (concentration["score"], concentration["max_points"], concentration["source"]) == (
+        1.5,
+        3.0,
+        "edited",
+    )
+    assert "ai_grade" not in mine
+
+
+def test_a_submission_costs_a_bounded_number_of_queries(
+    assignment, student, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    # bench/lti_launch_profile.py: each query of this path is paid at every submission. Checks
+    # (membership, attempts) and the stored-first write stay; the user, the grade the student
+    # may not see and the learning event's constraint check are not read again.
+    url = f"/api/v1/grading/assignments/{assignment.pk}/submissions/"
+    client = _client(student)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(url, {"text": GOOD_ANSWER}, format="json")
+        with django_assert_max_num_queries(13):
+            response = client.post(url, {"text": GOOD_ANSWER}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.data["attempt"] == 2
+    assert Submission.objects.filter(superseded=False).count() == 1

@@ -10,22 +10,13 @@ import requests
 from django.test import Client
 
 from eduai.lti.models import ScorePassback
-from grading.models import AiGrade, Assignment, ConfirmedGrade, Submission
+from grading.models import Assignment, ConfirmedGrade, Submission
+from tests.conftest import wait_for
 from tests.eduai.lti.conftest import form_of
 
-from .conftest import GOOD_ANSWER, REFERENCE
+from .conftest import GOOD_ANSWER, REFERENCE, ai_grade_wait, instructor_approves, student_submits
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(check, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_submit_grade_review_approve_and_pass_back_once(lti_flow, celery_worker_process):
@@ -69,21 +60,12 @@ def test_submit_grade_review_approve_and_pass_back_once(lti_flow, celery_worker_
     assert edited.status_code == 302, edited.content.decode()[:2000]
 
     # The student launches and submits in the LTI session.
-    student = Client()
-    student_page = lti_flow.launch(student, "u-student", **hint).content.decode()
-    assert "Explain osmosis." in student_page
-    assert "Submit your work" in student_page
-    submitted = student.post(
-        f"/grading/assignments/{assignment.pk}/submit/", {"text": GOOD_ANSWER}, HTTP_HX_REQUEST="true"
-    )
-    assert submitted.status_code == 200
-    assert "Attempt 1 received" in submitted.content.decode()
-    submission = Submission.objects.get()
+    student, submitted, submission = student_submits(lti_flow, "u-student", assignment, GOOD_ANSWER, **hint)
+    assert "Attempt 1 received" in submitted
+    assert Submission.objects.get() == submission
 
     # The real worker scores it (inference queue) and writes feedback with the generator.
-    grade = _wait_for(
-        lambda: AiGrade.objects.filter(submission=submission).first(), timeout=600, what="the AI grade"
-    )
+    grade = ai_grade_wait(submission)
     assert [item["criterion"] for item in grade.feedback] == ["Water movement", "Concentration", "Membrane"]
     for item in grade.feedback:
         assert all(item[field].strip() for field in ("strengths", "missing", "next_step"))
@@ -100,19 +82,11 @@ def test_submit_grade_review_approve_and_pass_back_once(lti_flow, celery_worker_
     assert "Grade:" not in student.get(f"/grading/assignments/{assignment.pk}/").content.decode()
 
     # The instructor sees it in the review queue and approves it (bulk action, as the page posts it).
-    queue_page = teacher.get(f"/grading/assignments/{assignment.pk}/").content.decode()
-    assert "Review queue" in queue_page
-    assert f'name="ids" value="{submission.pk}"' in queue_page
-    approved = teacher.post(
-        f"/grading/assignments/{assignment.pk}/review/",
-        {"ids": [str(submission.pk)], "action": "approve"},
-        HTTP_HX_REQUEST="true",
-    )
-    assert approved.status_code == 200, approved.content.decode()
+    instructor_approves(teacher, assignment, submission)
     assert ConfirmedGrade.objects.get().score == grade.score
 
     # The default worker posts it through AGS; exactly once.
-    _wait_for(
+    wait_for(
         lambda: ScorePassback.objects.filter(status=ScorePassback.Status.SENT).exists(),
         timeout=120,
         what="the score passback",

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from eduai.ml import runtime
@@ -51,6 +53,11 @@ def test_template_feedback_is_built_from_the_criterion_result():
     assert "meets the criterion “Membrane”" in met["strengths"]
     assert "1 of 3 points" in missed["strengths"]
     assert "Names the direction" in missed["missing"]
+    # The evidence is quoted with one full stop: its own, or one added after the quote.
+    sentence = template_feedback(replace(MET, evidence="Water crosses a semipermeable membrane."))
+    assert sentence["strengths"].endswith(": “Water crosses a semipermeable membrane.”")
+    fragment = template_feedback(replace(MET, evidence="a semipermeable membrane"))
+    assert fragment["strengths"].endswith(": “a semipermeable membrane”.")
 
 
 def _generating(monkeypatch, outputs):

@@ -13,6 +13,7 @@ from grading.selectors import (
 )
 from tests.factories import (
     AiGradeFactory,
+    AssignmentFactory,
     ConfirmedGradeFactory,
     EnrollmentFactory,
     SubmissionFactory,
@@ -40,6 +41,26 @@ def test_review_queue_puts_least_confident_and_mid_range_first(assignment):
     assert order == [unsure_middle, unsure_top, confident_middle, confident_top]
     assert confirmed not in order
     assert superseded not in order
+
+
+def test_review_queue_weighs_confidence_and_the_middle_of_a_shifted_range(course):
+    """Range 2-10: its middle is 6; 2 is an end. Being 0.1 less sure counts as much as scoring a
+    tenth of the range nearer the middle; equal priority: the older submission first."""
+    shifted = AssignmentFactory.create(course=course, min_score=Decimal(2), max_score=Decimal(10))
+    sure_end = _graded(shifted, 2, 0.6)
+    middle = _graded(shifted, 6, 0.6)
+    middle_later = _graded(shifted, 6, 0.6)
+    much_less_sure_end = _graded(shifted, 2, 0.0)  # 0.6 less sure: outweighs the middle
+    less_sure_end = _graded(shifted, 2, 0.2)  # 0.4 less sure: does not
+    queue = review_queue(assignment=shifted)
+    assert [entry.submission for entry in queue] == [
+        much_less_sure_end,
+        middle,
+        middle_later,
+        less_sure_end,
+        sure_end,
+    ]
+    assert [entry.priority for entry in queue] == pytest.approx([1.0, 0.9, 0.9, 0.8, 0.4])
 
 
 def test_score_distribution_prefers_the_confirmed_score(assignment):

@@ -325,6 +325,251 @@ def test_override_replaces_score_and_adds_the_comment(graded, instructor, django
     assert ConfirmedGrade.objects.count() == 1
 
 
+# --- Overrides: edited feedback and points per criterion -----------------------------------------
+def _override(submission, reviewer, callbacks, **kwargs):
+    with callbacks(execute=False):
+        return grade_override(submission=submission, reviewer=reviewer, **kwargs)
+
+
+def test_an_edited_criterion_feedback_is_released_stored_and_audited(
+    graded_by_criteria, instructor, lti_resource_link, django_capture_on_commit_callbacks
+):
+    submission = graded_by_criteria
+    submission.assignment.resource_link = lti_resource_link
+    submission.assignment.save()
+    edited = "  Name the membrane, Stuart: it lets water through but not salt.\r\nThen compare.  "
+    confirmed = _override(
+        submission,
+        instructor,
+        django_capture_on_commit_callbacks,
+        score="6",
+        comment="See my note on water.",
+        feedback=[
+            {"criterion": "Water movement", "next_step": edited},
+            # Sent back as the AI wrote it: not an edit.
+            {"criterion": "Membrane", "strengths": "Membrane: a start."},
+        ],
+    )
+    by_name = {item["criterion"]: item for item in confirmed.feedback}
+    water = by_name["Water movement"]
+    assert (
+        water["next_step"] == "Name the membrane, Stuart: it lets water through but not salt.\nThen compare."
+    )
+    assert (water["strengths"], water["missing"]) == (
+        "Water movement: a start.",
+        "Water movement: more detail.",
+    )
+    assert water["source"] == "edited"
+    assert by_name["Membrane"]["source"] == by_name["Concentration"]["source"] == "template"
+    # The score is the AI's: the student sees the AI's points per criterion.
+    assert [(item["score"], item["max_points"]) for item in confirmed.feedback[1:]] == [
+        (3.0, 4.0),
+        (1.0, 3.0),
+        (2.0, 3.0),
+    ]
+    submission.refresh_from_db()
+    assert submission.released_feedback == confirmed.feedback  # what the student sees
+    assert "it lets water through but not salt" in ScorePassback.objects.get().comment  # and the LMS
+    assert "Water movement (3 of 4 points)" in ScorePassback.objects.get().comment
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.GRADE_OVERRIDE)
+    assert entry.details["feedback_edited"] == [{"criterion": "Water movement", "fields": ["next_step"]}]
+    assert entry.details["criterion_scores"] is None
+    assert entry.details["feedback_sha256"] == services._feedback_sha256(confirmed.feedback)
+    # The log keeps no text about the student: not the edit, not the comment, not a name.
+    logged = str(entry.details)
+    for text in ("salt", "Stuart", "note on water"):
+        assert text not in logged
+    assert entry.details["student"] == pseudonym(
+        user_id=submission.student_id, course_id=submission.assignment.course_id
+    )
+
+
+def test_an_emptied_criterion_is_left_out_and_unticked_feedback_is_not_released(
+    graded_by_criteria, instructor, django_capture_on_commit_callbacks
+):
+    empty = {"criterion": "Concentration", "strengths": "", "missing": None, "next_step": " "}
+    confirmed = _override(
+        graded_by_criteria, instructor, django_capture_on_commit_callbacks, score="5", feedback=[empty]
+    )
+    assert [item["criterion"] for item in confirmed.feedback] == ["Water movement", "Membrane"]
+    # The instructor changed the total without points per criterion: none are shown.
+    assert not any("score" in item for item in confirmed.feedback)
+    with pytest.raises(GradeError, match="need the feedback per criterion kept") as refused:
+        _override(
+            graded_by_criteria,
+            instructor,
+            django_capture_on_commit_callbacks,
+            score="5",
+            keep_ai_feedback=False,
+            feedback=[{"criterion": "Membrane", "next_step": "x"}],
+        )
+    assert refused.value.field == "keep_ai_feedback"
+
+
+@pytest.mark.parametrize(
+    ("feedback", "message"),
+    [
+        ({"criterion": "Membrane"}, "must be a list of criteria"),
+        (["Membrane"], "Feedback item 1 must be an object"),
+        ([{"criterion": "Spelling", "next_step": "x"}], "“Spelling” is not a criterion of this grade"),
+        ([{"next_step": "x"}], "“None” is not a criterion"),
+        ([{"criterion": "Membrane"}, {"criterion": "Membrane"}], "The feedback of “Membrane” is given twice"),
+        ([{"criterion": "Membrane", "next-step": "x"}], "Unknown feedback field next-step for “Membrane”"),
+        ([{"criterion": "Membrane", "missing": 3}], "what is missing of “Membrane” must be text"),
+        ([{"criterion": "Membrane", "missing": "a\x00b"}], "must be text"),
+        (
+            [{"criterion": "Membrane", "next_step": "x" * 1001}],
+            "The next step of “Membrane” has 1,001 characters; the most is 1,000.",
+        ),
+    ],
+)
+def test_bad_feedback_edits_are_refused_and_change_nothing(
+    graded_by_criteria, instructor, django_capture_on_commit_callbacks, feedback, message
+):
+    with pytest.raises(GradeError, match=message) as refused:
+        _override(
+            graded_by_criteria, instructor, django_capture_on_commit_callbacks, score="6", feedback=feedback
+        )
+    assert refused.value.field == "feedback"
+    assert not ConfirmedGrade.objects.exists()
+    assert not AuditEntry.objects.exists()
+    graded_by_criteria.refresh_from_db()
+    assert graded_by_criteria.released_at is None
+
+
+def test_a_long_comment_is_refused(graded_by_criteria, instructor, django_capture_on_commit_callbacks):
+    with pytest.raises(GradeError, match=r"The comment has 4,001 characters; the most is 4,000\.") as refused:
+        _override(
+            graded_by_criteria, instructor, django_capture_on_commit_callbacks, score="6", comment="y" * 4001
+        )
+    assert refused.value.field == "comment"
+    assert not ConfirmedGrade.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ({"Water movement": "4", "Concentration": "3"}, "every criterion or for none: “Membrane” has none"),
+        (
+            {"Water movement": "4", "Concentration": "3", "Membrane": "1", "Spelling": "0"},
+            "“Spelling” is not",
+        ),
+        ({"Water movement": "5", "Concentration": "2", "Membrane": "1"}, "“Water movement” is worth 0 to 4"),
+        ({"Water movement": "4", "Concentration": "two", "Membrane": "2"}, "“two” is not a number"),
+        ({"Water movement": "3.333", "Concentration": "3", "Membrane": "1"}, "two decimal places"),
+        (
+            {"Water movement": "4", "Concentration": "3", "Membrane": "3"},
+            "points add up to 10 but the score is 8: make them agree",
+        ),
+        (["4", "3", "1"], "must be an object"),
+    ],
+)
+def test_bad_points_per_criterion_are_refused(
+    graded_by_criteria, instructor, django_capture_on_commit_callbacks, points, message
+):
+    with pytest.raises(GradeError, match=message) as refused:
+        _override(
+            graded_by_criteria,
+            instructor,
+            django_capture_on_commit_callbacks,
+            score="8",
+            criterion_scores=points,
+        )
+    assert refused.value.field == "criterion_scores"
+    assert not ConfirmedGrade.objects.exists()
+
+
+def test_points_per_criterion_that_add_up_are_shown_and_audited(
+    graded_by_criteria, instructor, django_capture_on_commit_callbacks
+):
+    points = {"Water movement": "4", "Concentration": "2.5", "Membrane": "1.5"}
+    confirmed = _override(
+        graded_by_criteria, instructor, django_capture_on_commit_callbacks, score="8", criterion_scores=points
+    )
+    assert [(item["criterion"], item["score"]) for item in confirmed.feedback] == [
+        ("Water movement", 4.0),
+        ("Concentration", 2.5),
+        ("Membrane", 1.5),
+    ]
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.GRADE_OVERRIDE)
+    assert entry.details["criterion_scores"] == points
+    assert entry.details["feedback_edited"] == []
+
+
+def test_approval_and_automatic_release_show_the_ai_points_per_criterion(
+    graded_by_criteria, instructor, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        confirmed = grade_approve(submission=graded_by_criteria, reviewer=instructor)
+    assert [item.get("score") for item in confirmed.feedback] == [3.0, 1.0, 2.0]
+    graded_by_criteria.refresh_from_db()
+    assert graded_by_criteria.released_feedback[0]["max_points"] == 4.0
+
+
+def test_without_an_ai_grade_the_instructor_writes_feedback_for_the_rubric_criteria(
+    assignment, student, instructor, django_capture_on_commit_callbacks
+):
+    submission = SubmissionFactory.create(assignment=assignment, student=student, status="held")
+    confirmed = _override(
+        submission,
+        instructor,
+        django_capture_on_commit_callbacks,
+        score="7",
+        feedback=[{"criterion": "Membrane", "missing": "Say it is semipermeable."}],
+        criterion_scores={"Water movement": "4", "Concentration": "3", "Membrane": "0"},
+    )
+    assert confirmed.ai_score is None
+    assert [(item["criterion"], item.get("missing"), item["score"]) for item in confirmed.feedback] == [
+        ("Water movement", "", 4.0),
+        ("Concentration", "", 3.0),
+        ("Membrane", "Say it is semipermeable.", 0.0),
+    ]
+
+
+# --- Grade these again ---------------------------------------------------------------------------
+def test_rescore_reads_and_queues_submissions_left_received_in_one_batch(
+    assignment, student, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A request that died between storing the submission and queueing it left it "received"."""
+    enqueued: list[list[int]] = []
+    monkeypatch.setattr(services, "_enqueue_scoring", enqueued.append)
+    others = UserFactory.create_batch(2)
+    earlier = SubmissionFactory.create(assignment=assignment, student=student, status="scored")
+    typed = SubmissionFactory.create(
+        assignment=assignment, student=student, text="Water moves.", status="received"
+    )
+    with_file = SubmissionFactory.create(
+        assignment=assignment, student=others[0], text="My essay:", status="received"
+    )
+    with_file.filename = "essay.txt"
+    with_file.file.save("essay.txt", SimpleUploadedFile("essay.txt", b"Osmosis moves water."), save=True)
+    broken = SubmissionFactory.create(assignment=assignment, student=others[1], status="received")
+    broken.filename = "essay.pdf"
+    broken.file.save("essay.pdf", SimpleUploadedFile("essay.pdf", b"not a pdf"), save=True)
+    failed = SubmissionFactory.create(assignment=assignment, status="failed", error="boom")
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.submissions_rescore(assignment=assignment)
+    assert sent == [typed.pk, with_file.pk, failed.pk]
+    assert enqueued == [sent]  # one batch
+    for submission in (typed, with_file, failed, broken, earlier):
+        submission.refresh_from_db()
+    assert {typed.status, with_file.status, failed.status} == {"queued"}
+    assert with_file.text == "My essay:\n\nOsmosis moves water."  # the file's text is graded too
+    assert (broken.status, broken.error) == ("unreadable", "This file is not a PDF.")
+    # The received attempt is the current one.
+    assert earlier.superseded
+    assert not typed.superseded
+    submitted = LearningEvent.objects.filter(verb="submitted").values_list("object_id", flat=True)
+    assert len(submitted) == 2
+    # Again: nothing is left received, and the student's own request, if it comes late, does nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        services._submission_queue(submission=typed, text="other")
+    typed.refresh_from_db()
+    assert typed.text == "Water moves."
+    assert LearningEvent.objects.filter(verb="submitted").count() == 2
+    assert enqueued == [sent]
+
+
 def test_bulk_approve_only_touches_graded_submissions_of_the_assignment(
     assignment, graded, instructor, django_capture_on_commit_callbacks
 ):

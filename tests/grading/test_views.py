@@ -31,6 +31,9 @@ def test_the_lti_student_page_submits_and_keeps_text_on_error(lti_flow, django_c
     page = lti_flow.launch(student, "u-student", **hint).content.decode()
     assert "Submit your work" in page
     assert "You have 1 attempt left." in page
+    # No shorter limit in the browser than the server's: a long pasted essay is never cut short.
+    assert "maxlength" not in page.split('name="text"')[1].split(">")[0]
+    assert 'accept=".txt,.md,.docx,.pdf"' in page  # the file types grading accepts, no others
     url = f"/grading/assignments/{assignment.pk}/submit/"
     # Too long: refused, with the text still in the box (htmx fragment).
     long_text = "word " * 10_001
@@ -161,3 +164,83 @@ def test_failed_grading_can_be_run_again_as_one_batch(
     assert response.status_code == 302
     assert enqueued == [[submission.pk for submission in failed]]
     assert set(Submission.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_grade_these_again_includes_submissions_left_received(
+    assignment, instructor, django_capture_on_commit_callbacks, monkeypatch
+):
+    from grading import services
+
+    left = [
+        SubmissionFactory.create(assignment=assignment, status="received", text="Water moves."),
+        SubmissionFactory.create(assignment=assignment, status="failed", error="boom"),
+    ]
+    enqueued: list[object] = []
+    monkeypatch.setattr(services, "_enqueue_scoring", enqueued.append)
+    client = _client(instructor)
+    page = client.get(f"/grading/assignments/{assignment.pk}/").content.decode()
+    assert "2 submissions are waiting for their AI grade." in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/grading/assignments/{assignment.pk}/rescore/")
+    assert response.status_code == 302
+    assert enqueued == [[submission.pk for submission in left]]
+    page = client.get(response["Location"]).content.decode()
+    assert "2 submissions sent to AI grading." in page  # the toast
+    assert "waiting for their AI grade" in page  # queued, until the worker grades them
+
+
+def test_the_override_form_edits_one_criterion_and_the_student_sees_it_with_points(
+    graded_by_criteria, assignment, instructor, student, django_capture_on_commit_callbacks
+):
+    submission = graded_by_criteria
+    client = _client(instructor)
+    url = f"/grading/submissions/{submission.pk}/"
+    page = client.get(url).content.decode()
+    # The AI's feedback, prefilled and editable per criterion, with optional points.
+    assert "<legend>Concentration</legend>" in page
+    assert "Concentration: say more.</textarea>" in page
+    assert "Points (0 to 4)" in page
+    assert "AI: 3" in page
+    form = {"decision": "override", "score": "7", "comment": "", "keep_ai_feedback": "on"}
+    for number, item in enumerate(submission.ai_grade.feedback):
+        for field in ("strengths", "missing", "next_step"):
+            form[f"{field}_{number}"] = item[field]
+        form[f"points_{number}"] = ""
+    form["next_step_1"] = "Say which side has more solute."
+    # Points that do not add up to the score: refused above the form, every edit kept.
+    refused = client.post(url, {**form, "points_0": "4", "points_1": "2", "points_2": "2"})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "points add up to 8 but the score is 7" in body
+    assert "Say which side has more solute.</textarea>" in body
+    assert not ConfirmedGrade.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        saved = client.post(url, {**form, "points_0": "4", "points_1": "1.5", "points_2": "1.5"})
+    assert saved.status_code == 302
+    confirmed = ConfirmedGrade.objects.get()
+    assert confirmed.feedback[1]["next_step"] == "Say which side has more solute."
+    released = _client(student).get(f"/grading/assignments/{assignment.pk}/").content.decode()
+    assert "Grade: 7 out of 10" in released
+    assert "Say which side has more solute." in released
+    assert "Concentration: say more." not in released
+    assert "1.50 of 3 points" in released
+    assert "4 of 4 points" in released
+    # Unticked, the per-criterion feedback is not released, whatever its boxes hold.
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(url, {**form, "keep_ai_feedback": "", "score": "5", "comment": "See me."})
+    assert [item["criterion"] for item in ConfirmedGrade.objects.get().feedback] == ["Instructor"]
+
+
+def test_a_student_sees_no_points_per_criterion_when_the_total_was_changed_without_them(
+    graded_by_criteria, assignment, instructor, student, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _client(instructor).post(
+            f"/grading/submissions/{graded_by_criteria.pk}/",
+            {"decision": "override", "score": "9", "keep_ai_feedback": "on"},
+        )
+    assert response.status_code == 302
+    released = _client(student).get(f"/grading/assignments/{assignment.pk}/").content.decode()
+    assert "Grade: 9 out of 10" in released
+    assert "Concentration: say more." in released  # the AI's feedback: no box was posted
+    assert " points</p>" not in released

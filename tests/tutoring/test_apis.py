@@ -151,3 +151,21 @@ def test_endorse_api_is_for_instructors(tutor_course, django_capture_on_commit_c
     assert created.status_code == 201
     assert created.json()["corrected"] is False
     assert len(callbacks) == 1
+
+
+def test_a_question_costs_a_bounded_number_of_queries(
+    tutor_course, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    # bench/lti_launch_profile.py: paid at every question. The course roster for redaction is
+    # kept per process (eduai/privacy/roster.py) and read again only after it changed.
+    services.notice_accept(user=tutor_course.student, course=tutor_course.course)
+    url = f"/api/v1/tutoring/courses/{tutor_course.course.pk}/questions/"
+    client = _client(tutor_course.student)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post(url, {"question": "What is RuBisCO?"}, format="json").status_code == 202
+        with django_assert_max_num_queries(17):  # 16 + reading the session from the database
+            asked = client.post(url, {"question": "Ask Jonas Lindqvist about RuBisCO?"}, format="json")
+    assert asked.status_code == 202, asked.content
+    question = Message.objects.get(pk=asked.json()["question_id"])
+    assert "Jonas" not in question.redacted_text
+    assert "Lindqvist" not in question.redacted_text

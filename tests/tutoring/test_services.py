@@ -62,6 +62,31 @@ def test_ingestion_chunks_by_heading_with_offsets_and_embeddings(tutor_course):
     assert all(chunk.course_id == material.course_id for chunk in chunks)
 
 
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        (ConnectionError("model server gone"), "pending", "will be retried"),
+        (RuntimeError("a bug"), "failed", "Upload the file again"),
+    ],
+)
+def test_a_failed_ingestion_says_whether_it_will_be_retried(
+    tutor_course, monkeypatch, django_capture_on_commit_callbacks, error, status, message
+):
+    material = tutor_course.material
+    with django_capture_on_commit_callbacks(execute=False):
+        services.material_update(material=material, text=material.text + "\n\nA new paragraph.")
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(services, "embed_passages", broken)
+    with pytest.raises(type(error)):
+        services.material_ingest(material_id=material.pk)
+    material.refresh_from_db()
+    assert material.status == status
+    assert message in material.error
+
+
 def test_a_changed_text_is_ingested_again_and_deletion_removes_chunks(
     tutor_course, django_capture_on_commit_callbacks
 ):

@@ -26,6 +26,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Right
 from django.utils import timezone
 
+from eduai.celery import task_send
 from eduai.ml.devices import select_device
 from eduai.ml.models import ModelVersion
 from eduai.ml.selectors import model_version_production
@@ -64,10 +65,16 @@ def default_trainer(task: str) -> str:
     raise TrainingError(f"Task {task!r} cannot be trained; trainable: {sorted(TRAINERS)}.")
 
 
-def _enqueue(run_id: int) -> None:
+def _enqueue(run_id: int) -> bool:
+    """With the broker down the run stays queued and ``training_runs_recover`` sends it."""
     from .tasks import training_run_execute
 
-    training_run_execute.delay(run_id)
+    return task_send(training_run_execute, run_id)
+
+
+def training_stale_after() -> timedelta:
+    """A queued run, or a running one whose worker is silent, this long had its task lost."""
+    return timedelta(seconds=settings.EDUAI_TRAINING_STALE_SECONDS)
 
 
 def training_run_request(
@@ -143,9 +150,11 @@ def training_runs_nightly() -> list[TrainingRun]:
     return runs
 
 
-def training_runs_recover() -> list[int]:
-    """Re-enqueue runs whose message was lost: queued for long, or running with a silent worker."""
-    stale = timezone.now() - timedelta(seconds=settings.EDUAI_TRAINING_STALE_SECONDS)
+def training_runs_recover(*, older_than: timedelta | None = None) -> list[int]:
+    """Re-enqueue runs whose message was lost: queued for long, or running with a silent worker
+    (``older_than``, by default ``training_stale_after()``). A copy of a run's task finds it
+    claimed by a live worker and tries again later, or finished, and does nothing."""
+    stale = timezone.now() - (training_stale_after() if older_than is None else older_than)
     ids = list(
         TrainingRun.objects.filter(status=TrainingRun.Status.QUEUED, created_at__lt=stale).values_list(
             "pk", flat=True
@@ -155,9 +164,12 @@ def training_runs_recover() -> list[int]:
             "pk", flat=True
         )
     )
+    sent = []
     for run_id in ids:
-        _enqueue(run_id)
-    return ids
+        if not _enqueue(run_id):
+            break  # the broker is down: the next sweep sends the rest
+        sent.append(run_id)
+    return sent
 
 
 def training_run_cancel(*, run: TrainingRun, actor: User = None) -> TrainingRun:

@@ -1,5 +1,5 @@
-"""Training tasks: runs on the ``training`` queue; the nightly trigger and the recovery sweep
-on ``default`` (they only read data and enqueue)."""
+"""Training tasks: runs on the ``training`` queue; the nightly trigger on ``default`` (it only
+reads data and enqueues). Lost runs are sent again by ``stale_work_requeue``."""
 
 from typing import Any
 
@@ -24,8 +24,3 @@ def training_run_execute(self: Any, run_id: int) -> str:
 @shared_task(soft_time_limit=1800, time_limit=1900, **IDEMPOTENT, **RETRY_TRANSIENT)
 def training_runs_nightly() -> list[int]:
     return [run.pk for run in services.training_runs_nightly()]
-
-
-@shared_task(soft_time_limit=120, time_limit=150, **IDEMPOTENT, **RETRY_TRANSIENT)
-def training_runs_recover() -> list[int]:
-    return services.training_runs_recover()

@@ -9,6 +9,7 @@ daemon thread with its state in plain dicts behind one lock, and never touches t
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import threading
@@ -20,6 +21,8 @@ from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwcrypto.jwk import JWK
 from lti1p3platform.exceptions import LineItemNotFoundException, LtiException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
@@ -202,8 +205,50 @@ class Nrps(NamesRoleProvisioningService):
         return True
 
 
+@functools.lru_cache(maxsize=8)
+def _loaded_private_key(private_pem: str) -> RSAPrivateKey:
+    """The parsed key: parsing a PEM checks the RSA key, about 28 ms, 100 times the signature."""
+    key = load_pem_private_key(private_pem.encode(), password=None)
+    assert isinstance(key, RSAPrivateKey)
+    return key
+
+
+@functools.lru_cache(maxsize=8)
+def _kid_of(private_pem: str) -> str | None:
+    kid: str | None = Registration.get_jwk(private_pem).get("kid")
+    return kid
+
+
+class _KeyCachingRegistration(Registration):
+    """lti1p3platform's registration, parsing each platform key once instead of twice per token."""
+
+    def get_kid(self) -> str | None:
+        key = self.get_platform_private_key()
+        return _kid_of(key) if key else None
+
+    def encode_and_sign(  # a static method in the parent
+        self,
+        payload: dict[str, Any],
+        private_key: str,
+        headers: Any = None,
+        expiration: int | None = None,
+    ) -> str:
+        key = _loaded_private_key(private_key)  # PyJWT takes the parsed key as well as a PEM
+        signed: str = Registration.encode_and_sign(payload, key, headers, expiration)
+        return signed
+
+    def platform_encode_and_sign(self, payload: dict[str, Any], expiration: int | None = None) -> str:
+        private_key = self.get_platform_private_key()
+        assert private_key is not None, "Platform private key is not set"
+        kid = self.get_kid()
+        return self.encode_and_sign(payload, private_key, {"kid": kid} if kid else None, expiration)
+
+
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: many browsers at once (bench/load_test.py)
+    # would have their connections refused.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -258,7 +303,7 @@ class LoopbackPlatform:
 
     def registration(self) -> Registration:
         return (
-            Registration()
+            _KeyCachingRegistration()
             .set_iss(self.iss)
             .set_client_id(self.client_id)
             .set_deployment_id(self.deployment_id)

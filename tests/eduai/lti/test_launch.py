@@ -7,9 +7,12 @@ import pytest
 import requests
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
-from lti_tool.models import LtiUser
+from django.test.utils import CaptureQueriesContext
+from lti_tool.models import LtiMembership, LtiUser
 
+from analytics.models import LearningEvent
 from eduai.courses.models import Course, Enrollment
 from tests.eduai.lti.conftest import form_of, path_of
 from tests.eduai.lti.platform import CONTEXT_TITLE, INSTRUCTOR, LEARNER
@@ -41,6 +44,15 @@ def test_a_launch_needs_no_cookie_and_its_page_offers_a_new_window(lti_flow):
     assert "new window" not in again.content.decode()
 
 
+def test_launches_leave_no_cookie_behind_but_the_session(lti_flow):
+    # The state lives in the cache; pylti1p3's per-state cookies piled up in a browser that
+    # launched often, until its requests' headers were too large for the server.
+    client = Client()
+    for _ in range(3):
+        assert lti_flow.launch(client, "u-student").status_code == 200
+    assert {name for name in client.cookies if client.cookies[name].value} <= {"sessionid", "csrftoken"}
+
+
 def test_login_redirects_to_the_platform_with_state_and_nonce(lti_flow):
     response = lti_flow.login(Client(), "u-teacher")
     assert response.status_code == 302
@@ -69,6 +81,7 @@ def test_instructor_launch_shows_the_instructor_page_and_records_the_enrollment(
     enrollment = Enrollment.objects.get(course=course)
     assert enrollment.role == Enrollment.Role.INSTRUCTOR
     assert enrollment.user.email == "t@school.test"
+    assert not LearningEvent.objects.exists()
     # The session carries the launch: a follow-up request shows the same page.
     follow_up = client.get("/lti/resource/")
     assert follow_up.status_code == 200
@@ -82,6 +95,10 @@ def test_learner_launch_shows_the_student_page(lti_flow):
     assert "AI tutor" in page
     assert "Instructor view" not in page
     assert Enrollment.objects.get().role == Enrollment.Role.LEARNER
+    # A student's launch is a learning event; an instructor's is not (see above).
+    launch = LearningEvent.objects.get()
+    assert (launch.verb, launch.object_type) == ("launched", "resource_link")
+    assert launch.course == Enrollment.objects.get().course
 
 
 @pytest.mark.parametrize(
@@ -138,6 +155,22 @@ def test_same_user_launching_twice_is_one_account_and_a_demotion_sticks(lti_flow
     assert Enrollment.objects.get().role == Enrollment.Role.LEARNER
 
 
+def test_a_repeated_launch_writes_only_what_changed(lti_flow):
+    # The course's rows are shared by the whole class: an unchanged launch must not lock them.
+    lti_flow.launch(Client(), "u-student")
+    with CaptureQueriesContext(connection) as again:
+        assert lti_flow.launch(Client(), "u-student").status_code == 200
+    updates = [query["sql"] for query in again.captured_queries if query["sql"].startswith("UPDATE")]
+    assert not [sql for sql in updates if '"lti_tool_' in sql or '"courses_' in sql], updates
+    assert not [sql for sql in updates if sql.startswith('UPDATE "auth_user" SET "password"')], updates
+    # A changed claim is written: the LMS user's row and the account's name follow the LMS.
+    lti_flow.platform.users["u-student"]["name"] = "Stu Renamed"
+    lti_flow.launch(Client(), "u-student")
+    assert LtiUser.objects.get(sub="u-student").name == "Stu Renamed"
+    assert User.objects.get(username__startswith="lti-").first_name == "Stu Renamed"
+    assert LtiMembership.objects.get(user__sub="u-student").is_learner
+
+
 def test_launch_without_course_context_works_and_enrolls_nobody(lti_flow):
     response = lti_flow.launch(Client(), "u-student", context=False)
     assert response.status_code == 200, response.content[:500]
@@ -162,4 +195,20 @@ def test_a_session_whose_launch_expired_asks_for_a_new_launch(lti_flow):
 
 
 def test_the_resource_page_needs_a_launch(client, db):
+    assert client.get("/lti/resource/").status_code == 403
+
+
+def test_requests_that_do_not_read_the_launch_do_not_restore_it(lti_flow):
+    # LtiLaunchMiddleware restores the session's launch (its registration check is two queries)
+    # only when a view reads request.lti_launch: the JSON API does not.
+    client = Client()
+    lti_flow.launch(client, "u-student")
+    with CaptureQueriesContext(connection) as api:
+        assert client.get("/api/v1/me/").status_code == 200
+    assert not [query for query in api.captured_queries if "lti_tool_" in query["sql"]]
+    with CaptureQueriesContext(connection) as page:
+        assert client.get("/lti/resource/").status_code == 200
+    assert [query for query in page.captured_queries if "lti_tool_ltiregistration" in query["sql"]]
+    lti_flow.registration.is_active = False  # the restore still checks the registration
+    lti_flow.registration.save()
     assert client.get("/lti/resource/").status_code == 403

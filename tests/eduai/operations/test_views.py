@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.test import override_settings
 
@@ -38,7 +40,7 @@ def test_readyz_is_503_when_the_broker_is_unreachable(client):
     assert response.json()["checks"]["broker"]["ok"] is False
 
 
-def test_server_error_is_503_only_for_an_unreachable_database() -> None:
+def test_server_error_is_503_only_for_an_unreachable_service() -> None:
     from django.db import OperationalError
     from django.test import RequestFactory
 
@@ -57,3 +59,22 @@ def test_server_error_is_503_only_for_an_unreachable_database() -> None:
         response = server_error(RequestFactory().get("/lti/launch/"))
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_server_error_is_503_for_an_unreachable_cache_or_broker() -> None:
+    import redis
+    from django.test import RequestFactory
+    from kombu.exceptions import OperationalError as BrokerOperationalError
+
+    from eduai.operations.views import server_error
+
+    for error in (redis.exceptions.ConnectionError("refused"), BrokerOperationalError("refused")):
+        try:
+            raise error
+        except (redis.exceptions.ConnectionError, BrokerOperationalError):
+            response = server_error(RequestFactory().get("/api/v1/generations/x/events"))
+        assert response.status_code == 503
+        body = json.loads(response.content)
+        assert "try again" in body["detail"]
+        assert "database" not in body["detail"]
+        assert response["Retry-After"] == "30"

@@ -196,7 +196,12 @@ def test_nightly_queues_each_scope_whose_data_changed(training_dir):
 
 def test_recover_reenqueues_lost_and_silent_runs(settings, training_dir, monkeypatch):
     enqueued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue", enqueued.append)
+
+    def enqueue(run_id: int) -> bool:
+        enqueued.append(run_id)
+        return True
+
+    monkeypatch.setattr(services, "_enqueue", enqueue)
     settings.EDUAI_TRAINING_STALE_SECONDS = 60
     lost = queued(task="grading_scorer", scope=_scope(graded_assignment(10)), reason="test")
     silent = queued(task="grading_scorer", scope=_scope(graded_assignment(10, seed=3)), reason="t")

@@ -7,7 +7,6 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,11 @@ from eduai.ml.training.services import training_trigger_check
 from grading.models import AiGrade
 from grading.scoring import cold_start_scorer
 from grading.services import submission_create
+from tests.conftest import wait_for
 from tests.eduai.ml.training.conftest import graded_assignment, queued, version_of
 from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _wait(predicate: Callable[[], object], *, timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _finished(run: TrainingRun, timeout: float = 900) -> TrainingRun:
@@ -41,7 +31,7 @@ def _finished(run: TrainingRun, timeout: float = 900) -> TrainingRun:
         run.refresh_from_db()
         return run if run.status in TrainingRun.FINISHED else None
 
-    _wait(done, timeout=timeout, what=f"training run {run.pk} to finish")
+    wait_for(done, timeout=timeout, what=f"training run {run.pk} to finish")
     return run
 
 
@@ -51,7 +41,7 @@ def _score_new_submission(assignment, name: str) -> AiGrade:
     submission = submission_create(
         assignment=assignment, student=student, text="Water moves across the semipermeable membrane."
     )
-    return _wait(  # type: ignore[return-value]
+    return wait_for(
         lambda: AiGrade.objects.filter(submission=submission).select_related("model_version").first(),
         timeout=600,
         what="the inference worker's AI grade",
@@ -103,7 +93,7 @@ def test_a_killed_training_worker_resumes_from_its_checkpoint(celery_worker_proc
         killed.refresh_from_db()
         return killed if killed.status == "running" and killed.checkpoint_step >= 100 else None
 
-    _wait(checkpointed, timeout=600, what="the first checkpoint")
+    wait_for(checkpointed, timeout=600, what="the first checkpoint")
     pid = int(killed.worker.rpartition(":")[2])
     assert pid not in {process.pid for process in celery_worker_process}  # a pool process, not our Popen
     os.kill(pid, signal.SIGKILL)  # the worker process dies mid-run, after a checkpoint

@@ -1,0 +1,88 @@
+"""The per-course daily cap on tutor questions (TUTOR_COURSE_DAILY_QUESTIONS), on top of each
+student's quota and burst limit; and the sweep that sends again answers whose task was lost."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from tutoring import services
+from tutoring.models import Message
+from tutoring.selectors import course_questions_today
+
+pytestmark = pytest.mark.django_db
+
+
+def _ask(tutor_course, user, text="What is RuBisCO?"):
+    services.notice_accept(user=user, course=tutor_course.course)
+    return services.question_ask(student=user, course=tutor_course.course, text=text)
+
+
+def test_the_course_cap_refuses_every_student_once_reached(
+    tutor_course, settings, django_capture_on_commit_callbacks
+):
+    settings.TUTOR_COURSE_DAILY_QUESTIONS = 2
+    with django_capture_on_commit_callbacks(execute=False):
+        _ask(tutor_course, tutor_course.student)
+        _ask(tutor_course, tutor_course.classmate)
+        with pytest.raises(services.TutorRefusedError) as refused:
+            _ask(tutor_course, tutor_course.student, "And chlorophyll?")
+    assert refused.value.code == "course_quota"
+    assert "this course today" in refused.value.message
+    # The refused question is kept, marked refused with the reason, and does not count.
+    kept = Message.objects.get(text="And chlorophyll?")
+    assert (kept.status, kept.refusal_reason) == (Message.Status.REFUSED, refused.value.message)
+    assert course_questions_today(course_id=tutor_course.course.pk) == 2
+    # Yesterday's questions do not count.
+    Message.objects.update(created_at=timezone.now() - timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=False):
+        _ask(tutor_course, tutor_course.classmate)
+
+
+def test_zero_means_no_course_cap(tutor_course, settings, django_capture_on_commit_callbacks):
+    settings.TUTOR_COURSE_DAILY_QUESTIONS = 0
+    services.tutor_settings_update(course=tutor_course.course, burst_limit=100)
+    with django_capture_on_commit_callbacks(execute=False):
+        for _ in range(3):
+            _ask(tutor_course, tutor_course.student)
+    assert course_questions_today(course_id=tutor_course.course.pk) == 3
+
+
+def test_the_api_answers_429_course_quota(tutor_course, settings, django_capture_on_commit_callbacks):
+    settings.TUTOR_COURSE_DAILY_QUESTIONS = 1
+    url = f"/api/v1/tutoring/courses/{tutor_course.course.pk}/questions/"
+    clients = []
+    for user in (tutor_course.student, tutor_course.classmate):
+        services.notice_accept(user=user, course=tutor_course.course)
+        client = APIClient()
+        client.force_login(user)
+        clients.append(client)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert clients[0].post(url, {"question": "What is RuBisCO?"}, format="json").status_code == 202
+    refused = clients[1].post(url, {"question": "What is chlorophyll?"}, format="json")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "course_quota"
+    assert Message.objects.filter(role="student").count() == 2  # the refused question is kept too
+
+
+def test_the_sweep_sends_again_pending_answers_once_in_a_while(tutor_course, monkeypatch):
+    sent: list[int] = []
+
+    def task_send(task, answer_id: int) -> bool:
+        sent.append(answer_id)
+        return True
+
+    monkeypatch.setattr(services, "task_send", task_send)
+    lost = _ask(tutor_course, tutor_course.student).answer  # (its on-commit send never runs here)
+    fresh = _ask(tutor_course, tutor_course.classmate).answer
+    cache.delete(f"eduai:answer-resent:{lost.pk}")
+    Message.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == [lost.pk]
+    assert fresh.pk not in sent
+    # Not again at the next sweep: a copy may still be running.
+    assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == []
+    Message.objects.filter(pk=lost.pk).update(status=Message.Status.DONE)
+    cache.delete(f"eduai:answer-resent:{lost.pk}")
+    assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == []
