@@ -19,6 +19,7 @@ from eduai.celery import task_send
 from eduai.courses.models import Course, Enrollment
 from eduai.ml import runtime
 from eduai.ml.generator import GenerationRequest
+from eduai.operations.stale_work import resend_each
 from tutoring.models import Material
 
 from .models import KnowledgePoint, LearningEvent, Mastery, NextStep
@@ -114,13 +115,7 @@ def next_steps_requeue_stale(*, older_than: timedelta) -> list[int]:
         knowledge_point__isnull=False,
         updated_at__lt=timezone.now() - older_than,
     ).values_list("pk", flat=True)[:500]
-    sent = []
-    for step_id in stale:
-        if not task_send(next_step_generate, step_id):
-            break  # the broker is down: the next sweep sends the rest
-        NextStep.objects.filter(pk=step_id).update(updated_at=timezone.now())
-        sent.append(step_id)
-    return sent
+    return resend_each(next_step_generate, stale, touch=NextStep)
 
 
 def _ask(messages: list[dict[str, str]], max_new_tokens: int) -> str:

@@ -18,7 +18,6 @@ from uuid import UUID, uuid4
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -36,6 +35,7 @@ from eduai.ml import runtime
 from eduai.ml.generator import GenerationRequest
 from eduai.ml.streams import STREAM_LIFETIME_SECONDS, event_store
 from eduai.ml.validation import validated_messages
+from eduai.operations.stale_work import resend_each
 from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import redact
 from eduai.privacy.roster import course_people
@@ -212,13 +212,7 @@ def materials_requeue_stale(*, older_than: timedelta) -> list[int]:
         status__in=[Material.Status.PENDING, Material.Status.PROCESSING],
         updated_at__lt=timezone.now() - older_than,
     ).values_list("pk", flat=True)[:500]
-    sent = []
-    for material_id in stale:
-        if not task_send(material_ingest, material_id):
-            break  # the broker is down: the next sweep sends the rest
-        Material.objects.filter(pk=material_id).update(updated_at=timezone.now())
-        sent.append(material_id)
-    return sent
+    return resend_each(material_ingest, stale, touch=Material)
 
 
 def _material_progress(material_id: int, **fields: Any) -> None:
@@ -484,13 +478,7 @@ def answers_requeue_stale(*, older_than: timedelta) -> list[int]:
         created_at__lt=now - older_than,
         created_at__gte=now - timedelta(seconds=STREAM_LIFETIME_SECONDS),
     ).values_list("pk", flat=True)[:500]
-    sent = []
-    for answer_id in pending:
-        if not cache.add(f"eduai:answer-resent:{answer_id}", True, ANSWER_RESEND_EVERY.total_seconds()):
-            continue
-        if task_send(answer_task, answer_id):
-            sent.append(answer_id)
-    return sent
+    return resend_each(answer_task, pending, once_per=("tutoring.answer", ANSWER_RESEND_EVERY))
 
 
 # --- Answers (on the inference queue) ---------------------------------------------------------
@@ -757,8 +745,6 @@ STALE_FAQ_AFTER = timedelta(minutes=5)
 def faq_entries_requeue_stale(*, older_than: timedelta) -> list[int]:
     """Send again the FAQ entries still unembedded ``older_than`` after they were endorsed (their
     task was lost), each at most once per ``older_than``; embedding skips an embedded entry."""
-    from eduai.operations.stale_work import resend_due
-
     from .tasks import faq_embed as faq_embed_task
 
     stale = (
@@ -766,14 +752,7 @@ def faq_entries_requeue_stale(*, older_than: timedelta) -> list[int]:
         .filter(Q(embedding=b"") | Q(passage_embedding=b""))
         .values_list("pk", flat=True)[:500]
     )
-    sent = []
-    for faq_id in stale:
-        if not resend_due("tutoring.faq", faq_id, max(older_than, STALE_FAQ_AFTER)):
-            continue
-        if not task_send(faq_embed_task, faq_id):
-            break  # the broker is down: the next sweep sends the rest
-        sent.append(faq_id)
-    return sent
+    return resend_each(faq_embed_task, stale, once_per=("tutoring.faq", max(older_than, STALE_FAQ_AFTER)))
 
 
 def faq_embed(*, faq_id: int) -> FaqEntry | None:

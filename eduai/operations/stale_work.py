@@ -15,12 +15,18 @@ A resend stops at the first send the broker refuses: the rest waits for the next
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.cache import cache
+from django.utils import timezone
+
+from eduai.celery import task_send
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,29 @@ def resend_due(kind: str, object_id: object, every: timedelta) -> bool:
     """True at most once per ``every`` for one row: for finders whose rows have no timestamp
     to touch when they are sent again (a copy may still be running)."""
     return bool(cache.add(f"eduai:resent:{kind}:{object_id}", True, every.total_seconds()))
+
+
+def resend_each(
+    task: Any,
+    ids: Iterable[int],
+    *,
+    touch: "type[Model] | None" = None,
+    once_per: tuple[str, timedelta] | None = None,
+) -> list[int]:
+    """Send ``task`` with each id in turn; returns the ids sent. ``touch``: the model whose row's
+    ``updated_at`` is set to now once sent (so it waits a full threshold again); ``once_per``
+    (kind, every): for rows with no timestamp to touch, each id at most once per ``every``.
+    Stops at the first send the broker refuses: the next sweep sends the rest."""
+    sent = []
+    for object_id in ids:
+        if once_per is not None and not resend_due(once_per[0], object_id, once_per[1]):
+            continue
+        if not task_send(task, object_id):
+            break
+        if touch is not None:
+            touch._default_manager.filter(pk=object_id).update(updated_at=timezone.now())
+        sent.append(object_id)
+    return sent
 
 
 def stale_work_requeue(*, older_than: timedelta | None = None) -> dict[str, int]:

@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from eduai.courses.models import Course, Enrollment
 from eduai.lti.models import ScorePassback
-from grading.models import AiGrade, Assignment, ConfirmedGrade, Submission
+from grading.models import AiGrade, ConfirmedGrade, Submission
 from grading.selectors import review_priority
-from grading.services import AssignmentData, assignment_create, submission_create
+from grading.services import submission_create
 from tests.browser.conftest import (
     FIT_WIDTHS,
     WIDTHS,
@@ -31,7 +31,7 @@ from tests.browser.conftest import (
 from tests.eduai.documents.files import docx_bytes
 from tests.eduai.lti.platform import LoopbackPlatform
 from tests.factories import EnrollmentFactory, UserFactory
-from tests.grading.conftest import GOOD_ANSWER, REFERENCE, RUBRIC, WEAK_ANSWER
+from tests.grading.conftest import GOOD_ANSWER, WEAK_ANSWER, osmosis_assignment
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -71,20 +71,6 @@ def second_context(browser: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
-def _assignment(course: Course) -> Assignment:
-    return assignment_create(
-        course=course,
-        data=AssignmentData(
-            title="Osmosis",
-            prompt="Explain osmosis.",
-            rubric=RUBRIC,
-            reference_answers=[REFERENCE],
-            max_score=Decimal(10),
-            max_attempts=2,
-        ),
-    )
-
-
 def _student_submits_typed_then_a_file(page: Page, tmp_path: Any) -> None:
     expect(page.get_by_role("heading", name="Submit your work")).to_be_visible()
     expect(page.get_by_text("You have 2 attempts left.")).to_be_visible()
@@ -117,7 +103,7 @@ def test_submit_review_override_approve_bulk_approve_and_release(
     teacher = second_context.new_page()
     launch_top_level(teacher, lti_platform, "u-teacher")  # the course exists from the first launch
     course = Course.objects.get()
-    assignment = _assignment(course)
+    assignment = osmosis_assignment(course)
     hint = {"resource_link_id": "rl-grading-browser", "custom": {"eduai_assignment": str(assignment.pk)}}
 
     # The student answers in the LMS: typed text first, then a Word file as the second attempt.

@@ -55,8 +55,8 @@ def student(course):
     return user
 
 
-@pytest.fixture
-def assignment(course):
+def osmosis_assignment(course):
+    """The osmosis short answer of these tests: rubric, one reference answer, 10 points, 2 attempts."""
     return assignment_create(
         course=course,
         data=AssignmentData(
@@ -68,6 +68,11 @@ def assignment(course):
             max_attempts=2,
         ),
     )
+
+
+@pytest.fixture
+def assignment(course):
+    return osmosis_assignment(course)
 
 
 # --- Grading over LTI, through the real pages and worker -------------------------------------

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from eduai.operations import stale_work
 from tutoring import services
 from tutoring.models import Message
 from tutoring.selectors import course_questions_today
@@ -74,15 +75,15 @@ def test_the_sweep_sends_again_pending_answers_once_in_a_while(tutor_course, mon
         sent.append(answer_id)
         return True
 
-    monkeypatch.setattr(services, "task_send", task_send)
+    monkeypatch.setattr(stale_work, "task_send", task_send)
     lost = _ask(tutor_course, tutor_course.student).answer  # (its on-commit send never runs here)
     fresh = _ask(tutor_course, tutor_course.classmate).answer
-    cache.delete(f"eduai:answer-resent:{lost.pk}")
+    cache.delete(f"eduai:resent:tutoring.answer:{lost.pk}")
     Message.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == [lost.pk]
     assert fresh.pk not in sent
     # Not again at the next sweep: a copy may still be running.
     assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == []
     Message.objects.filter(pk=lost.pk).update(status=Message.Status.DONE)
-    cache.delete(f"eduai:answer-resent:{lost.pk}")
+    cache.delete(f"eduai:resent:tutoring.answer:{lost.pk}")
     assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == []

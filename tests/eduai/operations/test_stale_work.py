@@ -46,8 +46,7 @@ class Broker:
 @pytest.fixture
 def broker(monkeypatch) -> Broker:
     fake = Broker()
-    monkeypatch.setattr(tutoring_services, "task_send", fake)
-    monkeypatch.setattr(next_step_services, "task_send", fake)
+    monkeypatch.setattr(stale_work, "task_send", fake)
     return fake
 
 
