@@ -96,9 +96,11 @@ def kb_eval(title: str, data: Path, dev: Path, tune: Path, encoder: Path | None 
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
-def finetuned_encoder(pairs: list[tuple[str, str]], facts: list[str], *, reuse: bool) -> Path:
+def finetuned_encoder(
+    pairs: list[tuple[str, str]], facts: list[str], *, reuse: bool, epochs: int | None = None
+) -> Path:
     base = Path(settings.EDUAI_ENCODER_MODEL)
-    options = FinetuneSettings()
+    options = FinetuneSettings() if epochs is None else FinetuneSettings(epochs=epochs)
     key = hashlib.sha256(json.dumps([pairs, facts, asdict(options), base.name]).encode()).hexdigest()[:12]
     models = Path(settings.EDUAI_MODEL_CACHE_DIR)
     directory = models / f"tutoring-openbookqa-{key}"
@@ -135,6 +137,7 @@ def main() -> None:
         "--skip-finetune", action="store_true", help="reuse the newest cached fine-tuned encoder"
     )
     parser.add_argument("--only", choices=["base", "finetuned"], help="run one of the two evaluations")
+    parser.add_argument("--epochs", type=int, help="fine-tuning epochs (default: FinetuneSettings)")
     arguments = parser.parse_args()
     data = arguments.data
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, data {data}")
@@ -142,7 +145,7 @@ def main() -> None:
     if arguments.only != "finetuned":
         kb_eval("bundled encoder (all-MiniLM-L6-v2)", data, dev, tune)
     if arguments.only != "base":
-        encoder = finetuned_encoder(pairs, facts, reuse=arguments.skip_finetune)
+        encoder = finetuned_encoder(pairs, facts, reuse=arguments.skip_finetune, epochs=arguments.epochs)
         kb_eval(f"fine-tuned encoder ({encoder.name})", data, dev, tune, encoder)
 
 
