@@ -1,5 +1,6 @@
 """Shared fixtures: services for integration tests, and a real Celery worker process."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -32,6 +33,16 @@ def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) ->
             return value
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def sse_events(response) -> list[tuple[str, dict[str, Any]]]:
+    """A streamed Server-Sent Events response (Django test client) as (event, data) pairs."""
+    body = b"".join(response.streaming_content).decode()
+    events = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,8 +6,7 @@ bulk-approves the rest; the student then sees the released grade and the feedbac
 criterion, as the instructor edited it."""
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -28,6 +27,7 @@ from tests.browser.conftest import (
     launch_top_level,
     screenshot,
 )
+from tests.conftest import wait_for
 from tests.eduai.documents.files import docx_bytes
 from tests.eduai.lti.platform import LoopbackPlatform
 from tests.factories import EnrollmentFactory, UserFactory
@@ -50,16 +50,6 @@ CLASSMATES = {
 }
 COMMENT = "Good use of the word semipermeable; say which side has more solute."
 EDITED_NEXT_STEP = "Say which side of the membrane has more solute, and why the water goes there."
-
-
-def _wait_for(check: Callable[[], T], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture
@@ -127,7 +117,7 @@ def test_submit_review_override_approve_bulk_approve_and_release(
         submission_create(assignment=assignment, student=classmate, text=answer)
 
     # The real worker grades every answer (the inference queue) and writes the feedback.
-    _wait_for(
+    wait_for(
         lambda: AiGrade.objects.filter(submission__assignment=assignment).count() == 5,
         timeout=900,
         what="the AI grades of all five answers",
@@ -240,7 +230,7 @@ def test_submit_review_override_approve_bulk_approve_and_release(
     screenshot(page, "grading-student-released-narrow", full_page=True)
 
     # The student's overridden score reaches the LMS through AGS.
-    _wait_for(
+    wait_for(
         lambda: ScorePassback.objects.filter(student=student, status=ScorePassback.Status.SENT).exists(),
         timeout=120,
         what="the student's score passback",

@@ -1,7 +1,6 @@
 """A course with an instructor, two students and one ingested material (real encoder); and the
 steps of the tutor over LTI that the end-to-end tests share (upload material, ask, read the stream)."""
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from eduai.courses.models import Course, Enrollment
-from tests.conftest import wait_for
+from tests.conftest import sse_events, wait_for
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 from tutoring import services
 from tutoring.models import Material
@@ -79,15 +78,6 @@ oxygen is released.
 The Calvin cycle runs in the stroma of the chloroplast. There the enzyme RuBisCO fixes carbon
 dioxide into sugars, using the ATP and NADPH made by the light reactions.
 """
-
-
-def sse_events(response) -> list[tuple[str, dict[str, Any]]]:
-    body = b"".join(response.streaming_content).decode()
-    events = []
-    for block in body.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 def found(pattern: str, text: str) -> str:

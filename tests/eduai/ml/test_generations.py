@@ -1,7 +1,6 @@
 """A streamed generation end to end: API, real worker on the inference queue, SSE back."""
 
 import json
-from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -10,16 +9,8 @@ from rest_framework.test import APIClient
 from eduai.ml import runtime, tasks
 from eduai.ml.generations import generation_start
 from eduai.ml.streams import stream_events
+from tests.conftest import sse_events
 from tests.factories import UserFactory
-
-
-def _sse_events(response) -> list[tuple[str, dict[str, Any]]]:
-    body = b"".join(response.streaming_content).decode()
-    events = []
-    for block in body.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 @pytest.mark.integration
@@ -36,7 +27,7 @@ def test_answer_streams_from_the_worker_to_the_browser(celery_worker_process):
     assert started.status_code == 202, started.content
     response = client.get(started.json()["events_url"])
     assert response["Content-Type"] == "text/event-stream"
-    events = _sse_events(response)
+    events = sse_events(response)
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "start"
     assert kinds[-1] == "end"

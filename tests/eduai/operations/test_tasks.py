@@ -1,24 +1,14 @@
 """Tasks through the real broker (Redis) and a real worker process, results in PostgreSQL."""
 
-import time
-
 import pytest
 from django.db import connection
 from django_celery_results.models import TaskResult
 
 from eduai.operations.models import WorkerHeartbeat
 from eduai.operations.tasks import record_heartbeat, send_heartbeats
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met within the timeout")
 
 
 def test_worker_runs_a_task_and_stores_its_result_in_postgresql(celery_worker_process):
@@ -31,7 +21,7 @@ def test_worker_runs_a_task_and_stores_its_result_in_postgresql(celery_worker_pr
     assert stored.task_name == "eduai.operations.tasks.send_heartbeats"
 
     # The fan-out reached the worker through each of the three queues.
-    _wait_for(lambda: WorkerHeartbeat.objects.count() == 3)
+    wait_for(lambda: WorkerHeartbeat.objects.count() == 3, timeout=60, what="three worker heartbeats")
     heartbeats = WorkerHeartbeat.objects.all()
     assert {beat.queue for beat in heartbeats} == {"default", "inference", "training"}
     assert all(beat.worker.startswith("test-") for beat in heartbeats)
