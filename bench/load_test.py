@@ -131,6 +131,27 @@ def _database_recreate(database_url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def bench_project_prepare(
+    database_url: str, redis_url: str, var_dir: Path, **overrides: str
+) -> dict[str, str]:
+    """A fresh database (migrated), static files and an empty Redis db for a benchmark of the web
+    tier; Django is set up in this process. Returns the environment the servers run with."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    environment = {**_environment(database_url, redis_url, var_dir), **overrides}
+    os.environ.update(environment)
+    _database_recreate(database_url)
+    manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, env=environment)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=environment)
+
+    import django
+    import redis
+
+    django.setup()
+    redis.Redis.from_url(redis_url).flushdb()
+    return environment
+
+
 def _proc_status(pid: int, field_name: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -449,21 +470,9 @@ def main() -> None:
         parser.error(f"unknown phase(s) {sorted(unknown)}; choose from mixed, {', '.join(ACTIONS)}")
 
     var_dir = PROJECT_ROOT / "var" / "load-test"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    environment = _environment(arguments.database_url, arguments.redis_url, var_dir)
-    os.environ.update(environment)
-    _database_recreate(arguments.database_url)
-    manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, env=environment)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=environment)
-
-    import django
-
-    django.setup()
-    import redis
+    environment = bench_project_prepare(arguments.database_url, arguments.redis_url, var_dir)
     from django.db import connections
 
-    redis.Redis.from_url(arguments.redis_url).flushdb()
     context = multiprocessing.get_context("fork")
     port = 18000 + random.randrange(1000)
     tool = f"http://127.0.0.1:{port}"

@@ -24,7 +24,6 @@ import io
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -39,8 +38,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 from load_test import (  # noqa: E402
     ANSWER,
     _course_setup,
-    _database_recreate,
-    _environment,
+    bench_project_prepare,
     lti_registration_create,
 )
 
@@ -83,22 +81,14 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
     arguments = parser.parse_args()
 
-    var_dir = PROJECT_ROOT / "var" / "launch-profile"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    environment = _environment(arguments.database_url, arguments.redis_url, var_dir)
-    environment["ALLOWED_HOSTS"] = "testserver"
-    os.environ.update(environment)
-    _database_recreate(arguments.database_url)
-    manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, env=environment)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=environment)
-
-    import django
-
-    django.setup()
+    bench_project_prepare(
+        arguments.database_url,
+        arguments.redis_url,
+        PROJECT_ROOT / "var" / "launch-profile",
+        ALLOWED_HOSTS="testserver",
+    )
     import re
 
-    import redis
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -106,7 +96,6 @@ def main() -> None:
 
     from tests.eduai.lti.platform import LEARNER, LoopbackPlatform
 
-    redis.Redis.from_url(arguments.redis_url).flushdb()
     platform = LoopbackPlatform().start()
     try:
         lti_registration_create(platform)

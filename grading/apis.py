@@ -136,7 +136,7 @@ class SubmissionCreateApi(APIView):
             )
         except services.ScoringLimitError as error:
             # Stored and held for the instructor: the body names the kept submission.
-            body = {"detail": error.message, "code": "scoring_limit", "submission_id": error.submission_id}
+            body = {"detail": error.message, "code": "scoring_limit", "submission_id": error.submission.pk}
             return Response(
                 body,
                 status=status.HTTP_429_TOO_MANY_REQUESTS,

@@ -87,9 +87,10 @@ class ScoringLimitError(SubmissionError):
     """The submission is stored (status "held") but over an AI scoring limit: it waits for the
     instructor instead of the AI grader. ``retry_after``: seconds until the limits reset."""
 
+    submission: Submission  # always the stored submission
+
     def __init__(self, message: str, *, submission: Submission, retry_after: int) -> None:
         super().__init__(message, submission=submission)
-        self.submission_id: int = submission.pk
         self.retry_after = retry_after
 
 

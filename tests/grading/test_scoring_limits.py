@@ -57,7 +57,7 @@ def test_over_the_student_limit_a_submission_is_stored_and_held(
         with pytest.raises(ScoringLimitError) as refused:
             submission_create(assignment=assignment, student=student, text="My third try.")
     assert enqueued == [[first.pk], [second.pk]]
-    held = Submission.objects.get(pk=refused.value.submission_id)
+    held = Submission.objects.get(pk=refused.value.submission.pk)
     assert (held.status, held.text, held.attempt, held.superseded) == (
         Submission.Status.HELD,
         "My third try.",
