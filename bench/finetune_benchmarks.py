@@ -217,8 +217,14 @@ def _choice_losses(model: Any, tokenizer: Any, prompt: str, choices: list[str]) 
     return losses
 
 
-def openbookqa(data: Path, train_limit: int, dev_limit: int) -> None:
-    """Base vs LoRA-tuned generator on OpenBookQA dev, with the top-3 retrieved facts."""
+def openbookqa(
+    data: Path, train_limit: int, dev_limit: int, *, listed: bool, epochs: int, modules: list[str]
+) -> None:
+    """Base vs LoRA-tuned generator on OpenBookQA dev, with the top-3 retrieved facts.
+
+    With ``listed`` the question lists its four choices (as a student pastes a multiple-choice
+    question); either way the model's answer is the choice whose tokens it finds likeliest.
+    """
     from eduai.ml import runtime
     from eduai.ml.services import bundled_model_ensure
     from eduai.ml.training.tutor_trainer import load_causal_lm, train_lora
@@ -231,7 +237,10 @@ def openbookqa(data: Path, train_limit: int, dev_limit: int) -> None:
     def prompt(item: dict[str, Any]) -> str:
         stem = item["question"]["stem"]
         top = np.argsort(-(fact_vectors @ runtime.embed([stem])[0]))[:3]
-        return "Facts:\n" + "\n".join(f"- {facts[i]}" for i in top) + f"\nQuestion: {stem}"
+        text = "Facts:\n" + "\n".join(f"- {facts[i]}" for i in top) + f"\nQuestion: {stem}"
+        if listed:
+            text += "\nChoices: " + "; ".join(c["text"] for c in item["question"]["choices"])
+        return text
 
     def answer(item: dict[str, Any]) -> str:
         return str(next(c["text"] for c in item["question"]["choices"] if c["label"] == item["answerKey"]))
@@ -239,33 +248,37 @@ def openbookqa(data: Path, train_limit: int, dev_limit: int) -> None:
     train = _obqa(data / "train_complete.jsonl", train_limit)
     dev = _obqa(data / "dev_complete.jsonl", dev_limit)
     base = Path(bundled_model_ensure(task="generation").weights_path)
+    dev_prompts = [prompt(item) for item in dev]
 
     def accuracy(directory: Path) -> float:
         model, tokenizer = load_causal_lm(directory, torch.device("cpu"))
         model.eval()
         right = 0
-        for item in dev:
+        for item, text in zip(dev, dev_prompts, strict=True):
             choices = [c["text"] for c in item["question"]["choices"]]
-            losses = _choice_losses(model, tokenizer, prompt(item), choices)
+            losses = _choice_losses(model, tokenizer, text, choices)
             right += int(choices[int(np.argmin(losses))] == answer(item))
         return right / len(dev)
 
     started = time.perf_counter()
     base_accuracy = accuracy(base)
+    print(f"base {100 * base_accuracy:.1f}% ({time.perf_counter() - started:.0f} s)", flush=True)
     rows = [
         {"id": item["id"], "type": "pair", "question": prompt(item), "answer": answer(item)} for item in train
     ]
+    config = {"epochs": epochs, "batch_size": 8, "max_length": 256, "target_modules": modules}
     with tempfile.TemporaryDirectory() as work:
-        context = _context(Path(work) / "ckpt", {"epochs": 1, "batch_size": 8, "max_length": 192})
+        context = _context(Path(work) / "ckpt", config)
         trained_started = time.perf_counter()
         train_lora(rows, Path(work) / "out", context, base=base, base_name=base.name)
         train_seconds = time.perf_counter() - trained_started
         tuned_accuracy = accuracy(Path(work) / "out")
+    shown = "question and its choices" if listed else "question stem"
     print(
-        f"OpenBookQA dev (first {len(dev)}), top-3 retrieved facts, choice by answer-token loss: "
-        f"base {100 * base_accuracy:.1f}%, LoRA-tuned on the first {len(train)} train questions "
-        f"{100 * tuned_accuracy:.1f}% ({train_seconds:.0f} s training; "
-        f"{time.perf_counter() - started:.0f} s total)"
+        f"OpenBookQA dev (first {len(dev)}), top-3 retrieved facts, {shown}, choice by answer-token "
+        f"loss: base {100 * base_accuracy:.1f}%, LoRA-tuned ({', '.join(modules)}; {epochs} epoch(s)) "
+        f"on the first {len(train)} train questions {100 * tuned_accuracy:.1f}% "
+        f"({train_seconds:.0f} s training; {time.perf_counter() - started:.0f} s total)"
     )
 
 
@@ -285,6 +298,16 @@ def main() -> None:
     parser.add_argument("--openbookqa", type=Path, default=None, help="OpenBookQA directory: run only that")
     parser.add_argument("--obqa-train", type=int, default=400)
     parser.add_argument("--obqa-dev", type=int, default=200)
+    parser.add_argument(
+        "--obqa-format",
+        choices=["choices", "stem"],
+        default="choices",
+        help="the question with its choices listed, or the stem alone",
+    )
+    parser.add_argument("--obqa-epochs", type=int, default=1)
+    parser.add_argument(
+        "--obqa-modules", default="q_proj,k_proj,v_proj,o_proj", help="the LoRA target modules"
+    )
     options = parser.parse_args()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -295,7 +318,14 @@ def main() -> None:
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     if options.openbookqa:
-        openbookqa(options.openbookqa, options.obqa_train, options.obqa_dev)
+        openbookqa(
+            options.openbookqa,
+            options.obqa_train,
+            options.obqa_dev,
+            listed=options.obqa_format == "choices",
+            epochs=options.obqa_epochs,
+            modules=options.obqa_modules.split(","),
+        )
         return
     with embedding_cache(WORK):
         throughput(options.data, int(options.prompts.split(",")[0]))

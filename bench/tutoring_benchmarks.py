@@ -1,7 +1,7 @@
 """Tutoring retrieval benchmark: OpenBookQA through the product's ``manage.py kb_eval``.
 
     DEBUG=true .venv/bin/python bench/tutoring_benchmarks.py [DATA_DIR] [--skip-finetune]
-        [--only base|finetuned]
+        [--only base|finetuned] [--epochs N] [--reranker-epochs N]
 
 DATA_DIR (default ../shared/data/tutoring/openbookqa/ from the project root) holds openbook.txt
 (1,326 facts: the course material, one document per line) and {train,dev}_complete.jsonl
@@ -15,6 +15,9 @@ under var/bench/tutoring/ and the fine-tuned encoder under var/models/ (both git
 3. ``encoder_finetune`` on the 90% train split's question -> fact pairs (cached by a hash of the
    pairs and settings; --skip-finetune reuses the newest cached one), then the same evaluation
    with the fine-tuned encoder served through the model runtime.
+4. With --reranker-epochs: a cross-encoder (``reranker_finetune``) trained on the same pairs,
+   its negatives from the fine-tuned encoder's ranking, its depth and weight tuned on the 10%
+   split; the fine-tuned evaluation then adds the hybrid re-ranked by it.
 Results go in docs/benchmarks.md with the machine. Heavy: run with ``nice -n 10``; on 2 busy CPU
 cores it takes from 10 minutes (cached encoder) to about an hour.
 """
@@ -26,6 +29,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from io import StringIO
 from pathlib import Path
@@ -45,6 +49,7 @@ from django.core.management import call_command  # noqa: E402
 
 from tutoring.retrieval.evaluation import normalise  # noqa: E402
 from tutoring.retrieval.finetune import FinetuneSettings, encoder_finetune  # noqa: E402
+from tutoring.retrieval.rerank_finetune import RerankFinetuneSettings, reranker_finetune  # noqa: E402
 
 WORK = PROJECT_ROOT / "var" / "bench" / "tutoring"
 TUNE_SHARE = 10  # 1 in 10 train questions tunes the fusion; the others fine-tune the encoder
@@ -81,7 +86,9 @@ def prepare(data: Path) -> tuple[Path, Path, list[tuple[str, str]], list[str]]:
     return dev_path, tune_path, pairs, facts
 
 
-def kb_eval(title: str, data: Path, dev: Path, tune: Path, encoder: Path | None = None) -> None:
+def kb_eval(
+    title: str, data: Path, dev: Path, tune: Path, encoder: Path | None = None, reranker: Path | None = None
+) -> None:
     print(f"\n## {title}")
     arguments = [
         "--materials", str(data / "openbook.txt"), "--one-document-per-line",
@@ -89,11 +96,27 @@ def kb_eval(title: str, data: Path, dev: Path, tune: Path, encoder: Path | None 
     ]  # fmt: skip
     if encoder is not None:
         arguments += ["--encoder", str(encoder)]
+    if reranker is not None:
+        arguments += ["--reranker", str(reranker)]
     output = StringIO()
     started = time.perf_counter()
     call_command("kb_eval", *arguments, stdout=output)
     print(output.getvalue().rstrip())
     print(f"({time.perf_counter() - started:.0f} s)")
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+def _trained_once(directory: Path, what: str, train: Callable[[], float]) -> Path:
+    """``directory`` if a model is already there, else ``train()`` writes it (seconds taken)."""
+    if (directory / "config.json").is_file():
+        print(f"\n{what}: cached in {directory}")
+        return directory
+    print(f"\n{what} ...")
+    print(f"trained in {train():.0f} s: {directory}")
+    return directory
 
 
 def finetuned_encoder(
@@ -107,20 +130,48 @@ def finetuned_encoder(
     if reuse and not directory.exists():
         cached = sorted(models.glob("tutoring-openbookqa-*"), key=lambda p: p.stat().st_mtime)
         directory = cached[-1] if cached else directory
-    if (directory / "config.json").is_file():
-        print(f"\nfine-tuned encoder (cached): {directory}")
-        return directory
-    print(f"\nfine-tuning {base.name} on {len(pairs)} pairs ({options}) ...")
-    result = encoder_finetune(
-        pairs,
-        base=base,
-        output=directory,
-        corpus=facts,
-        settings=options,
-        progress=lambda m: print(f"  {m}", flush=True),
+    return _trained_once(
+        directory,
+        f"fine-tuning {base.name} on {len(pairs)} pairs ({options})",
+        lambda: (
+            encoder_finetune(
+                pairs, base=base, output=directory, corpus=facts, settings=options, progress=_say
+            ).seconds
+        ),
     )
-    print(f"fine-tuned in {result.seconds:.0f} s: {result.directory}")
-    return result.directory
+
+
+def trained_reranker(
+    pairs: list[tuple[str, str]], tune: Path, facts: list[str], encoder: Path, *, epochs: int
+) -> Path:
+    """A cross-encoder trained on the encoder's pairs (its negatives from the encoder's ranking),
+    its depth and weight tuned on the fusion-tuning questions; cached like the encoder."""
+    base = Path(settings.EDUAI_ENCODER_MODEL)
+    tune_pairs = [
+        (str(row["question"]), str(row["gold_passages"][0]))
+        for row in map(json.loads, tune.read_text(encoding="utf-8").splitlines())
+    ]
+    options = RerankFinetuneSettings(epochs=epochs)
+    key = hashlib.sha256(
+        json.dumps([pairs, tune_pairs, facts, asdict(options), encoder.name]).encode()
+    ).hexdigest()[:12]
+    directory = Path(settings.EDUAI_MODEL_CACHE_DIR) / f"tutoring-openbookqa-reranker-{key}"
+    return _trained_once(
+        directory,
+        f"training a re-ranker from {base.name} on {len(pairs)} pairs ({options})",
+        lambda: (
+            reranker_finetune(
+                pairs,
+                base=base,
+                encoder=encoder,
+                output=directory,
+                corpus=facts,
+                tune_pairs=tune_pairs,
+                settings=options,
+                progress=_say,
+            ).seconds
+        ),
+    )
 
 
 def main() -> None:
@@ -138,6 +189,12 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=["base", "finetuned"], help="run one of the two evaluations")
     parser.add_argument("--epochs", type=int, help="fine-tuning epochs (default: FinetuneSettings)")
+    parser.add_argument(
+        "--reranker-epochs",
+        type=int,
+        default=0,
+        help="also train a re-ranker for this many epochs and evaluate the re-ranked hybrid",
+    )
     arguments = parser.parse_args()
     data = arguments.data
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, data {data}")
@@ -146,7 +203,11 @@ def main() -> None:
         kb_eval("bundled encoder (all-MiniLM-L6-v2)", data, dev, tune)
     if arguments.only != "base":
         encoder = finetuned_encoder(pairs, facts, reuse=arguments.skip_finetune, epochs=arguments.epochs)
-        kb_eval(f"fine-tuned encoder ({encoder.name})", data, dev, tune, encoder)
+        if arguments.reranker_epochs:
+            reranker = trained_reranker(pairs, tune, facts, encoder, epochs=arguments.reranker_epochs)
+            kb_eval(f"fine-tuned encoder ({encoder.name}) + re-ranker", data, dev, tune, encoder, reranker)
+        else:
+            kb_eval(f"fine-tuned encoder ({encoder.name})", data, dev, tune, encoder)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from eduai.courses.access import course_learner_is, course_staff_is
 from eduai.courses.models import Course
 from eduai.documents import DocumentError, extract_text, text_clean
 from eduai.ml import runtime
+from eduai.ml.circuit import CircuitOpenError
 from eduai.ml.generator import GenerationRequest
 from eduai.ml.streams import STREAM_LIFETIME_SECONDS, event_store
 from eduai.ml.validation import validated_messages
@@ -53,6 +54,8 @@ from .models import (
     TutorSettings,
 )
 from .retrieval import chunk_document, embed_passages, embed_queries, relevance_threshold
+from .retrieval.index import CourseIndex, Hit
+from .retrieval.rerank import rerank_hits, reranker_settings
 
 logger = logging.getLogger(__name__)
 
@@ -534,6 +537,29 @@ def _citation(chunk: Chunk) -> dict[str, Any]:
     }
 
 
+def _retrieve(
+    index: CourseIndex | None,
+    question: str,
+    query_vector: np.ndarray,
+    *,
+    scope: str,
+    preferred: frozenset[int],
+) -> list[Hit]:
+    """The ``RETRIEVAL_K`` best passages: the hybrid index's, re-ranked when the scope has a
+    re-ranker (when it cannot run, the index's order serves and the error is logged)."""
+    if index is None:
+        return []
+    reranking = reranker_settings(scope=scope)
+    depth = max(RETRIEVAL_K, reranking.depth) if reranking else RETRIEVAL_K
+    hits = index.search(question, query_vector, k=depth, preferred_ids=preferred)
+    if reranking is not None:
+        try:
+            hits = rerank_hits(question, hits, [index.text(hit.id) for hit in hits], reranking)
+        except (runtime.ModelUnavailableError, CircuitOpenError) as error:
+            logger.warning("Re-ranking for %s skipped: %s", scope, error)
+    return hits[:RETRIEVAL_K]
+
+
 def answer_generate(*, answer_id: int) -> Message:
     """Retrieve, build the prompt, stream the answer through the guard, store it with citations."""
     answer = Message.objects.select_related("conversation__course", "reply_to").get(pk=answer_id)
@@ -563,10 +589,8 @@ def answer_generate(*, answer_id: int) -> Message:
             _publish_text(stream_id, faq.answer, answer=answer)
             return answer
         indexed = selectors.course_index(course_id=course.pk)
-        hits = (
-            indexed.index.search(question, query_vector, k=RETRIEVAL_K, preferred_ids=frozenset(indexed.faqs))
-            if indexed.index
-            else []
+        hits = _retrieve(
+            indexed.index, question, query_vector, scope=scope, preferred=frozenset(indexed.faqs)
         )
         threshold = relevance_threshold(scope=scope)
         relevant = [hit for hit in hits if hit.dense_score >= threshold]

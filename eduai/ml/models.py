@@ -8,6 +8,7 @@ class ModelVersion(models.Model):
         GENERATION = "generation", "Tutor and feedback generation"
         EMBEDDING = "embedding", "Embeddings"
         GRADING_SCORER = "grading_scorer", "Grading scorer"
+        RERANKING = "reranking", "Re-ranking of retrieved passages (cross-encoder)"
 
     class Status(models.TextChoices):
         CANDIDATE = "candidate", "Candidate"

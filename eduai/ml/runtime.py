@@ -25,6 +25,7 @@ from .generator import GenerationRequest, GenerationResult, Generator, TextGener
 from .llama_cpp_backend import LlamaCppGenerator
 from .models import ModelVersion
 from .openai_compatible import OpenAICompatibleGenerator
+from .reranker import Reranker
 from .selectors import model_version_production
 from .services import bundled_model_ensure
 from .storage import ModelFileError, verify_checksum
@@ -36,9 +37,12 @@ class ModelUnavailableError(Exception):
     """No usable model version for a task and scope."""
 
 
+Model = Encoder | TextGenerator | Reranker
+
+
 @dataclass
 class _Loaded:
-    model: Encoder | TextGenerator
+    model: Model
     batcher: MicroBatcher[Any, Any] = field(repr=False)
     breaker: CircuitBreaker = field(repr=False)
 
@@ -57,6 +61,18 @@ def encoder(scope: str = "") -> Encoder:
 
 def generator(scope: str = "") -> TextGenerator:
     return cast(TextGenerator, _serve(ModelVersion.Task.GENERATION, scope).model)
+
+
+def rerank(question: str, passages: Sequence[str], *, scope: str, timeout: float | None = None) -> np.ndarray:
+    """The re-ranking model's score of each passage for the question (higher: more relevant).
+
+    Only scopes that have a production re-ranking model (course or site-wide) re-rank: there is
+    no bundled one, so without one this raises ``ModelUnavailableError``.
+    """
+    loaded = _serve(ModelVersion.Task.RERANKING, scope)
+    request = (question, list(passages))
+    result: np.ndarray = loaded.breaker.call(lambda: loaded.batcher.submit(request).result(timeout))
+    return result
 
 
 def embed(texts: Sequence[str], *, scope: str = "", timeout: float | None = None) -> np.ndarray:
@@ -84,7 +100,7 @@ def stream(request: GenerationRequest, *, scope: str = "") -> Iterator[str]:
 
 def _serve(task: str, scope: str) -> _Loaded:
     version = model_version_production(task=task, scope=scope)
-    if version is None and scope == "":
+    if version is None and scope == "" and task != ModelVersion.Task.RERANKING:
         # Site-wide models always exist: the configured (by default bundled) one is registered.
         version = bundled_model_ensure(task=task)
     if version is None:
@@ -93,7 +109,7 @@ def _serve(task: str, scope: str) -> _Loaded:
         return _loaded.get(version.pk) or _load(version)
 
 
-def _instantiate(version: ModelVersion) -> Encoder | TextGenerator:
+def _instantiate(version: ModelVersion) -> Model:
     if version.backend == ModelVersion.Backend.OPENAI_COMPATIBLE:
         if version.task != ModelVersion.Task.GENERATION:
             raise ModelUnavailableError("An OpenAI-compatible server can only serve generation.")
@@ -104,6 +120,8 @@ def _instantiate(version: ModelVersion) -> Encoder | TextGenerator:
         return LlamaCppGenerator(path)
     if version.task == ModelVersion.Task.EMBEDDING:
         return Encoder(path, select_device())
+    if version.task == ModelVersion.Task.RERANKING:
+        return Reranker(path, select_device())
     return Generator(path, select_device())
 
 
@@ -142,8 +160,16 @@ def _load(version: ModelVersion) -> _Loaded:
     return loaded
 
 
-def _batcher_for(model: Encoder | TextGenerator, *, name: str) -> MicroBatcher[Any, Any]:
+def _batcher_for(model: Model, *, name: str) -> MicroBatcher[Any, Any]:
     wait = settings.EDUAI_BATCH_MAX_WAIT_MS / 1000
+    if isinstance(model, Reranker):
+
+        def score_requests(requests: Sequence[tuple[str, list[str]]]) -> list[np.ndarray]:
+            # Each request is already a batch (one question's candidates); this thread runs them
+            # one after another, so concurrent callers never share the model at once.
+            return [model.score(question, passages) for question, passages in requests]
+
+        return MicroBatcher(score_requests, max_batch=8, max_wait_seconds=0, name=name)
     if not isinstance(model, Encoder):
         return MicroBatcher(
             model.generate, max_batch=settings.EDUAI_GENERATION_MAX_BATCH, max_wait_seconds=wait, name=name

@@ -50,6 +50,31 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
+def model_directory_serve(directory: Path, *, task: str, base_model: str = "", prefix: str = "eval") -> str:
+    """Serve the model in ``directory`` for ``task`` under a scope of its own; that scope.
+
+    The scope is ``<prefix>:<first 16 hex of the files' sha256>``; the directory is registered
+    and promoted there once (a later call with the same files reuses it), so the site-wide and
+    course models are untouched. For evaluating a model before it serves anyone.
+    """
+    directory = Path(directory).resolve()
+    if not (directory / "config.json").is_file():
+        raise ValueError(f"{directory} is not a transformers model directory (no config.json).")
+    digest = sha256_of(directory)
+    scope = f"{prefix}:{digest[:16]}"
+    current = model_version_production(task=task, scope=scope)
+    if current is None or current.sha256 != digest or current.weights_path != str(directory):
+        version = model_version_register(
+            task=task,
+            name=directory.name,
+            base_model=base_model or directory.name,
+            weights_path=directory,
+            scope=scope,
+        )
+        model_version_promote(version=version)
+    return scope
+
+
 _BUNDLED: dict[str, str] = {
     ModelVersion.Task.GENERATION: "EDUAI_GENERATOR_MODEL",
     ModelVersion.Task.EMBEDDING: "EDUAI_ENCODER_MODEL",

@@ -91,30 +91,11 @@ def embed_queries(texts: Sequence[str], *, scope: str = "") -> np.ndarray:
 
 
 def encoder_directory_scope(directory: Path, *, prefix: str = "eval") -> str:
-    """Serve the encoder in ``directory`` through the runtime under its own scope (for evaluation).
-
-    The directory is registered as the production embedding model of scope
-    ``<prefix>:<first 16 hex of its sha256>`` (once; a later call with the same files reuses it),
-    so the site-wide and course models are untouched.
-    """
+    """Serve the encoder in ``directory`` through the runtime under its own scope (for evaluation)."""
     from eduai.ml.models import ModelVersion
-    from eduai.ml.selectors import model_version_production
-    from eduai.ml.services import model_version_promote, model_version_register
-    from eduai.ml.storage import sha256_of
+    from eduai.ml.services import model_directory_serve
 
-    directory = Path(directory).resolve()
-    if not (directory / "config.json").is_file():
-        raise ValueError(f"{directory} is not a transformers model directory (no config.json).")
-    digest = sha256_of(directory)
-    scope = f"{prefix}:{digest[:16]}"
-    current = model_version_production(task=ModelVersion.Task.EMBEDDING, scope=scope)
-    if current is None or current.sha256 != digest or current.weights_path != str(directory):
-        version = model_version_register(
-            task=ModelVersion.Task.EMBEDDING,
-            name=directory.name,
-            base_model=str(encoder_config_read(directory).get("base_model", directory.name)),
-            weights_path=directory,
-            scope=scope,
-        )
-        model_version_promote(version=version)
-    return scope
+    base_model = str(encoder_config_read(directory).get("base_model", ""))
+    return model_directory_serve(
+        directory, task=ModelVersion.Task.EMBEDDING, base_model=base_model, prefix=prefix
+    )

@@ -48,6 +48,7 @@ class CourseIndex:
     embeddings: np.ndarray  # float32, unit rows
     fusion: Fusion = DEFAULT_FUSION
     _bm25: BM25 = field(init=False, repr=False)
+    _positions: dict[int, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.texts) or len(self.ids) != len(self.embeddings):
@@ -57,6 +58,7 @@ class CourseIndex:
             )
         if len(set(self.ids.tolist())) != len(self.ids):
             raise ValueError("Passage ids must be unique.")
+        self._positions = {int(passage_id): i for i, passage_id in enumerate(self.ids.tolist())}
         self._bm25 = BM25(
             [lexical_tokens(text) for text in self.texts], k1=self.fusion.bm25_k1, b=self.fusion.bm25_b
         )
@@ -77,6 +79,10 @@ class CourseIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def text(self, passage_id: int) -> str:
+        """The indexed text of a passage."""
+        return self.texts[self._positions[passage_id]]
 
     def scores(self, query: str, query_embedding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cosine, normalised BM25) of every passage for the query."""

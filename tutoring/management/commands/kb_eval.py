@@ -15,6 +15,7 @@ from tutoring.retrieval.evaluation import (
     questions_read,
 )
 from tutoring.retrieval.index import DEFAULT_FUSION, Fusion
+from tutoring.retrieval.rerank import reranker_directory_scope, reranker_settings
 
 
 class Command(BaseCommand):
@@ -34,6 +35,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--encoder", type=Path, help="a transformers encoder directory (default: the site-wide encoder)"
+        )
+        parser.add_argument(
+            "--reranker",
+            type=Path,
+            help="a re-ranker directory (from reranker_finetune): also score the hybrid re-ranked by it",
         )
         parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="chunk size limit")
         parser.add_argument(
@@ -57,6 +63,11 @@ class Command(BaseCommand):
             questions = questions_read(options["questions"])
             tune = questions_read(options["tune_on"]) if options["tune_on"] else []
             scope = encoder_directory_scope(options["encoder"]) if options["encoder"] else ""
+            reranker = (
+                reranker_settings(scope=reranker_directory_scope(options["reranker"]))
+                if options["reranker"]
+                else None
+            )
         except (EvaluationInputError, ValueError, OSError) as error:
             raise CommandError(str(error)) from error
         evaluated = {normalise(question.question) for question in questions}
@@ -75,6 +86,7 @@ class Command(BaseCommand):
             max_tokens=options["max_tokens"],
             fusion=fusion,
             tune_questions=tune,
+            reranker=reranker,
         )
         sizes = result.chunk_sizes
         self.stdout.write(
