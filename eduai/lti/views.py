@@ -13,11 +13,14 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth import login
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, login
+from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
+from django.contrib.auth.models import User
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -69,6 +72,22 @@ def login_initiation(request: HttpRequest, registration_uuid: UUID | None = None
     return response
 
 
+LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _signed_in_as(request: HttpRequest, user: User) -> bool:
+    """Whether the session already signs ``user`` in (a student launching again from the same
+    browser): then it is kept as it is. ``login`` would keep it too, but write ``last_login``
+    (an UPDATE locking the user's row) on every launch; ``last_login`` is when the browser's
+    session began."""
+    session = request.session
+    return (
+        session.get(AUTH_USER_KEY) == str(user.pk)
+        and session.get(BACKEND_SESSION_KEY) == LOGIN_BACKEND
+        and constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
+    )
+
+
 @csrf_exempt
 @xframe_options_exempt
 @require_POST
@@ -92,7 +111,8 @@ def launch(request: HttpRequest) -> HttpResponse:
         return _rejected(
             request, f"LTI launch refused: the LMS sent a value eduai cannot store ({error})", status=400
         )
-    login(request, record.user, backend="django.contrib.auth.backends.ModelBackend")
+    if not _signed_in_as(request, record.user):
+        login(request, record.user, backend=LOGIN_BACKEND)
     request.session[SESSION_KEY] = lti_launch.get_launch_id()
     new_window_url = message_launch.new_window_url()
     if lti_launch.is_deep_link_launch:

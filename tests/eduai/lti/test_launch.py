@@ -171,6 +171,23 @@ def test_a_repeated_launch_writes_only_what_changed(lti_flow):
     assert LtiMembership.objects.get(user__sub="u-student").is_learner
 
 
+def test_launching_again_in_the_same_browser_keeps_its_session(lti_flow):
+    browser = Client()
+    lti_flow.launch(browser, "u-student")
+    first = browser.session.session_key
+    with CaptureQueriesContext(connection) as again:
+        assert lti_flow.launch(browser, "u-student").status_code == 200
+    assert browser.session.session_key == first
+    sqls = [query["sql"] for query in again.captured_queries]
+    assert not [sql for sql in sqls if sql.startswith('UPDATE "auth_user"')]  # no last_login write
+    # Someone else launching in that browser gets a session of their own (a new key).
+    response = lti_flow.launch(browser, "u-teacher")
+    assert response.status_code == 200
+    assert "Instructor view" in response.content.decode()
+    assert browser.session.session_key != first
+    assert str(browser.session["_auth_user_id"]) == str(LtiUser.objects.get(sub="u-teacher").auth_user_id)
+
+
 def test_launch_without_course_context_works_and_enrolls_nobody(lti_flow):
     response = lti_flow.launch(Client(), "u-student", context=False)
     assert response.status_code == 200, response.content[:500]
