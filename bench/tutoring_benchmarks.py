@@ -145,8 +145,10 @@ def trained_reranker(
     pairs: list[tuple[str, str]], tune: Path, facts: list[str], encoder: Path, *, epochs: int
 ) -> Path:
     """A cross-encoder trained on the encoder's pairs (its negatives from the encoder's ranking),
-    its depth and weight tuned on the fusion-tuning questions; cached like the encoder."""
-    base = Path(settings.EDUAI_ENCODER_MODEL)
+    its depth and weight tuned on the fusion-tuning questions; cached like the encoder. It starts
+    from the fine-tuned encoder's weights (one epoch from the bundled encoder's re-ranked worse
+    than the encoder alone: recall@5 0.712 vs 0.764)."""
+    base = encoder
     tune_pairs = [
         (str(row["question"]), str(row["gold_passages"][0]))
         for row in map(json.loads, tune.read_text(encoding="utf-8").splitlines())

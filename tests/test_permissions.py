@@ -29,7 +29,7 @@ from tests.factories import (
     SubmissionFactory,
     UserFactory,
 )
-from tutoring.models import Chunk, Message
+from tutoring.models import Chunk, FaqEntry, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,10 @@ POLICY: dict[str, tuple[str, str]] = {
     "tutoring:materials": (COURSE_STAFF, "GET"),
     "tutoring:material-upload": (COURSE_STAFF, "POST"),
     "tutoring:material-delete": (COURSE_STAFF, "POST"),
+    "tutoring:material-edit": (COURSE_STAFF, "GET"),
+    "tutoring:faq": (COURSE_STAFF, "GET"),
+    "tutoring:faq-edit": (COURSE_STAFF, "POST"),
+    "tutoring:faq-delete": (COURSE_STAFF, "POST"),
     "tutoring:conversation": (COURSE_STAFF, "GET"),
     "tutoring:answer-endorse": (COURSE_STAFF, "POST"),
     "grading-api:submission-create": (LEARNER, "POST"),
@@ -188,6 +192,9 @@ def _school() -> School:
     answer = MessageFactory.create(
         conversation=conversation, role=Message.Role.TUTOR, text="Think about cells.", stream_id=uuid.uuid4()
     )
+    faq = FaqEntry.objects.create(
+        course=course, question="What is a cell?", answer="The unit of life.", source_message=answer
+    )
     registration = LtiRegistration.objects.create(name="LMS", uuid=uuid.uuid4())
     return School(
         users={
@@ -206,6 +213,7 @@ def _school() -> School:
             "stream_id": answer.stream_id,
             "chunk_id": chunk.pk,
             "conversation_id": conversation.pk,
+            "faq_id": faq.pk,
             "registration_uuid": registration.uuid,
             "table": "weeks",
             "assignment": assignment.pk,
@@ -220,7 +228,7 @@ def _reverse(name: str, school: School) -> str:
 
     kwargs = school.kwargs
     candidates: list[dict[str, Any]] = [{}]
-    for key in ("course_id", "material_id", "message_id", "stream_id", "chunk_id"):
+    for key in ("course_id", "material_id", "message_id", "stream_id", "chunk_id", "faq_id"):
         candidates.append({key: kwargs[key]})
     candidates += [
         {"conversation_id": kwargs["conversation_id"]},

@@ -57,3 +57,40 @@ class EndorseForm(forms.Form):
             "Keep the tutor's answer or correct it; students asking the same question get this answer."
         ),
     )
+
+
+class MaterialEditForm(MaterialForm):
+    """Editing a material: a pasted one's title and text, an uploaded one's title and file.
+
+    The text or the file is checked like an upload's (``eduai.documents``) when it is saved.
+    """
+
+    def __init__(self, *args: Any, uploaded: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.uploaded = uploaded
+        del self.fields["text" if uploaded else "file"]
+        if not uploaded:
+            self.fields["text"].help_text = ""  # the upload form's hint offers a file instead
+        if uploaded:
+            self.fields["file"].help_text = _("Choose a new file to replace this one, or leave it empty.")
+            self.fields["file"].label = _("New file")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = forms.Form.clean(self) or {}
+        if not self.uploaded and not (cleaned.get("text") or "").strip():
+            raise forms.ValidationError(_("Paste the material's text."))
+        if self.uploaded and not cleaned.get("file") and not (cleaned.get("title") or "").strip():
+            raise forms.ValidationError(_("Give a new title or choose a new file."))
+        return cleaned
+
+
+class FaqEntryForm(forms.Form):
+    """An instructor's edit of an FAQ entry (limits as the endorse API's)."""
+
+    question = forms.CharField(label=_("Question"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    answer = forms.CharField(
+        label=_("Answer"),
+        max_length=8000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Students asking this question get this answer."),
+    )

@@ -246,6 +246,7 @@ class FaqEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last edit (part of the index version).")
 
     class Meta:
         ordering = ["-created_at"]

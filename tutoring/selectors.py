@@ -114,6 +114,11 @@ def material_list(*, course_id: int) -> QuerySet[Material]:
     )
 
 
+def faq_list(*, course_id: int) -> QuerySet[FaqEntry]:
+    """The course's FAQ entries, newest first."""
+    return FaqEntry.objects.filter(course_id=course_id).order_by("-created_at", "-id")
+
+
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.select_related("answer").order_by("created_at", "id")
 
@@ -164,12 +169,13 @@ def _vector(data: bytes | memoryview) -> np.ndarray:
 
 
 def course_index_version(*, course_id: int) -> str:
-    """Changes whenever a chunk, an FAQ entry or the embedding model changes."""
+    """Changes whenever a chunk, an FAQ entry (added, edited, deleted) or the embedding model changes."""
     chunks = Chunk.objects.filter(course_id=course_id).aggregate(count=Count("id"), last=Max("id"))
     faqs = FaqEntry.objects.filter(course_id=course_id).exclude(passage_embedding=b"")
-    faq = faqs.aggregate(count=Count("id"), last=Max("id"))
+    faq = faqs.aggregate(count=Count("id"), last=Max("id"), edited=Max("updated_at"))
+    edited = faq["edited"].timestamp() if faq["edited"] else None
     model = embedding_model_id(scope=f"course:{course_id}")
-    return f"{chunks['count']}.{chunks['last']}.{faq['count']}.{faq['last']}.{model}"
+    return f"{chunks['count']}.{chunks['last']}.{faq['count']}.{faq['last']}.{edited}.{model}"
 
 
 def course_index(*, course_id: int) -> IndexedCourse:

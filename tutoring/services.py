@@ -170,6 +170,7 @@ def material_create(
     return material
 
 
+@transaction.atomic  # the ingestion (and the old file's removal) only once the change is saved
 def material_update(
     *, material: Material, title: str = "", text: str = "", upload: UploadedFile | None = None
 ) -> Material:
@@ -182,6 +183,14 @@ def material_update(
             material.text, material.kind, material.content_hash = content, kind, _sha256(content)
             material.status, material.progress, material.error = Material.Status.PENDING, 0, ""
             _ingest_on_commit(material.pk)
+        if upload is not None:
+            # The new file replaces the stored one (the old file is removed once this commits).
+            old_file = material.file.name if material.file else ""
+            upload.seek(0)
+            material.file = upload
+            storage = material.file.storage
+            if old_file:
+                transaction.on_commit(lambda: storage.delete(old_file))
     material.full_clean()
     material.save()
     return material
@@ -788,7 +797,44 @@ def faq_embed(*, faq_id: int) -> FaqEntry | None:
     scope = f"course:{faq.course_id}"
     faq.embedding = _vector_bytes(embed_queries([faq.question], scope=scope)[0])
     faq.passage_embedding = _vector_bytes(embed_passages([f"{faq.question}\n{faq.answer}"], scope=scope)[0])
-    faq.save(update_fields=["embedding", "passage_embedding"])
+    # Written only if the entry was not edited meanwhile (the edit queued its own embedding).
+    FaqEntry.objects.filter(pk=faq.pk, question=faq.question, answer=faq.answer).update(
+        embedding=faq.embedding, passage_embedding=faq.passage_embedding
+    )
+    return faq
+
+
+FAQ_QUESTION_MAX_CHARACTERS = MAX_QUESTION_CHARACTERS
+FAQ_ANSWER_MAX_CHARACTERS = 8000
+
+
+def faq_update(*, faq: FaqEntry, question: str, answer: str, user: User) -> FaqEntry:
+    """An instructor edits an FAQ entry; a changed entry is embedded again (until then neither the
+    FAQ match nor retrieval uses it). The question is redacted like a student's question."""
+    if not course_staff_is(user=user, course_id=faq.course_id):
+        raise ValidationError("Only the course's instructors can edit its FAQ entries.")
+    question, answer = question.strip(), answer.strip()
+    if not question or not answer:
+        raise ValidationError("An FAQ entry needs a question and an answer.")
+    if len(question) > FAQ_QUESTION_MAX_CHARACTERS:
+        raise ValidationError(f"A question has at most {FAQ_QUESTION_MAX_CHARACTERS:,} characters.")
+    if len(answer) > FAQ_ANSWER_MAX_CHARACTERS:
+        raise ValidationError(f"An answer has at most {FAQ_ANSWER_MAX_CHARACTERS:,} characters.")
+    question = redact(question, people=course_people(course_id=faq.course_id)).text
+    if (question, answer) == (faq.question, faq.answer):
+        return faq
+    original = faq.source_message.text if faq.source_message is not None else None
+    faq.corrected = answer != original if original is not None else (faq.corrected or answer != faq.answer)
+    faq.question, faq.answer = question, answer
+    faq.embedding = faq.passage_embedding = b""
+    faq.save(
+        update_fields=["question", "answer", "corrected", "embedding", "passage_embedding", "updated_at"]
+    )
+    from .tasks import faq_embed as faq_embed_task
+
+    # As after endorsing: with the broker down, ``faq_entries_requeue_stale`` sends it later.
+    faq_id = faq.pk
+    transaction.on_commit(lambda: task_send(faq_embed_task, faq_id))
     return faq
 
 

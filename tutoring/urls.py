@@ -16,6 +16,10 @@ urlpatterns = [
     path("courses/<int:course_id>/manage/materials/", views.materials, name="materials"),
     path("courses/<int:course_id>/manage/materials/upload/", views.material_upload, name="material-upload"),
     path("materials/<int:material_id>/delete/", views.material_delete, name="material-delete"),
+    path("materials/<int:material_id>/edit/", views.material_edit, name="material-edit"),
+    path("courses/<int:course_id>/manage/faq/", views.faq, name="faq"),
+    path("faq/<int:faq_id>/edit/", views.faq_edit, name="faq-edit"),
+    path("faq/<int:faq_id>/delete/", views.faq_remove, name="faq-delete"),
     path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
     path("answers/<int:message_id>/endorse/", views.answer_endorse, name="answer-endorse"),
 ]

@@ -9,6 +9,7 @@ conversation, pseudonymised, where answers are endorsed or corrected.
 from typing import Any
 from uuid import UUID
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -32,8 +33,8 @@ from eduai.web.templatetags.ui import ChatMessage
 from eduai.web.toasts import toast_trigger
 
 from . import selectors, services
-from .forms import EndorseForm, MaterialForm, TutorSettingsForm
-from .models import Chunk, Conversation, Material, Message, TutorSettings
+from .forms import EndorseForm, FaqEntryForm, MaterialEditForm, MaterialForm, TutorSettingsForm
+from .models import Chunk, Conversation, FaqEntry, Material, Message, TutorSettings
 
 
 def _user(request: HttpRequest) -> User:
@@ -334,6 +335,109 @@ def material_delete(request: HttpRequest, material_id: int) -> HttpResponse:
         _materials_context(course),
     )
     return toast_trigger(response, level="success", text=_("Material deleted."))
+
+
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def material_edit(request: HttpRequest, material_id: int) -> HttpResponse:
+    """A pasted material's title and text, or an uploaded one's title and file (ingested again
+    when the content changed)."""
+    material = get_object_or_404(Material, pk=material_id)
+    course = _course_for(request, material.course_id, staff=True)
+    uploaded = bool(material.file)
+    status = 200
+    if request.method == "POST":
+        form = MaterialEditForm(request.POST, request.FILES, uploaded=uploaded)
+        if form.is_valid():
+            try:
+                services.material_update(
+                    material=material,
+                    title=form.cleaned_data["title"],
+                    text=form.cleaned_data.get("text") or "",
+                    upload=form.cleaned_data.get("file"),
+                )
+            except (DocumentError, ValidationError) as error:
+                field = "file" if uploaded else "text"
+                message = error.messages if isinstance(error, ValidationError) else str(error)
+                form.add_error(field, message)
+            else:
+                messages.success(request, _("Material saved: %(title)s.") % {"title": material.title})
+                return redirect("tutoring:manage", course.pk)
+        status = 400
+        material.refresh_from_db()
+    else:
+        form = MaterialEditForm(initial={"title": material.title, "text": material.text}, uploaded=uploaded)
+    context = {
+        "course": course,
+        "record": _record(request, course),
+        "material": material,
+        "uploaded": uploaded,
+        "form": form,
+    }
+    return render(request, "tutoring/material_edit.html", context, status=status)
+
+
+def _faq_page(
+    request: HttpRequest, course: Course, *, invalid: tuple[int, FaqEntryForm] | None = None
+) -> HttpResponse:
+    entries = [
+        {
+            "faq": faq,
+            "form": invalid[1]
+            if invalid and invalid[0] == faq.pk
+            else FaqEntryForm(
+                initial={"question": faq.question, "answer": faq.answer}, prefix=f"faq-{faq.pk}"
+            ),
+        }
+        for faq in selectors.faq_list(course_id=course.pk)
+    ]
+    context = {"course": course, "record": _record(request, course), "entries": entries}
+    return render(request, "tutoring/faq.html", context, status=400 if invalid else 200)
+
+
+@xframe_options_exempt
+@require_GET
+def faq(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The course's FAQ: endorsed and corrected answers, to edit or delete."""
+    course = _course_for(request, course_id, staff=True)
+    return _faq_page(request, course)
+
+
+@xframe_options_exempt
+@require_POST
+def faq_edit(request: HttpRequest, faq_id: int) -> HttpResponse:
+    entry = get_object_or_404(FaqEntry.objects.select_related("source_message"), pk=faq_id)
+    course = _course_for(request, entry.course_id, staff=True)
+    form = FaqEntryForm(request.POST, prefix=f"faq-{entry.pk}")
+    if form.is_valid():
+        try:
+            services.faq_update(
+                faq=entry,
+                question=form.cleaned_data["question"],
+                answer=form.cleaned_data["answer"],
+                user=_user(request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("FAQ entry saved: students asking this question get the new answer."))
+            return redirect(reverse("tutoring:faq", args=[course.pk]) + f"#faq-{entry.pk}")
+    return _faq_page(request, course, invalid=(entry.pk, form))
+
+
+@xframe_options_exempt
+@require_POST
+def faq_remove(request: HttpRequest, faq_id: int) -> HttpResponse:
+    entry = get_object_or_404(FaqEntry, pk=faq_id)
+    course = _course_for(request, entry.course_id, staff=True)
+    services.faq_delete(faq=entry)
+    messages.success(request, _("FAQ entry deleted."))
+    if request.headers.get("HX-Request"):
+        # Confirmed through htmx (hx-confirm): the page is loaded again, with the message.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("tutoring:faq", args=[course.pk])
+        return response
+    return redirect("tutoring:faq", course.pk)
 
 
 @xframe_options_exempt

@@ -1,11 +1,12 @@
 """Training a course's re-ranker (a cross-encoder) on its question -> passage pairs.
 
 ``reranker_finetune(pairs, base=..., encoder=..., output=...)`` starts from a BERT-style model
-(the bundled all-MiniLM-L6-v2 by default: its layers know English, the one-output head is new)
-and trains it listwise: each question reads its own passage and ``group - 1`` passages that the
-course's encoder ranks highest but are not its own (the negatives a re-ranker actually meets),
-and a softmax over the group is pulled toward the right one. Then it chooses how many of the
-index's passages to read (``depth``) and how much the re-ranker's score counts (``weight``) by
+(best the course's own fine-tuned encoder, which already relates its questions to its passages;
+the one-output head is new) and trains it listwise: each question reads its own passage and
+``group - 1`` passages that the course's encoder ranks highest but are not its own (the
+negatives a re-ranker actually meets, less the very top ones, often paraphrases of the right
+one), and a softmax over the group is pulled toward the right one. Then it chooses how many of
+the index's passages to read (``depth``) and how much the re-ranker's score counts (``weight``) by
 recall@5 on held-out pairs (``tune_pairs``, or every ``tune_share``-th question by hash), writes
 both to ``rerank.json`` with the training record, and saves the model directory, which
 ``reranker_register`` records as a ``ModelVersion`` of task ``reranking`` for a scope.
@@ -35,6 +36,9 @@ class RerankFinetuneSettings:
     questions_per_step: int = 8
     group: int = 8  # the question's passage and 7 negatives
     negatives_from: int = 30  # negatives are drawn from the encoder's top passages
+    # ... after skipping its best few that are not the question's own: near the top, many are
+    # as right as the gold passage (paraphrases of the same fact), and would teach the wrong thing.
+    skip_negatives: int = 2
     learning_rate: float = 4e-5
     max_length: int = 96
     depths: tuple[int, ...] = (10, 20, 30)
@@ -127,15 +131,22 @@ def reranker_finetune(
         gold.setdefault(question, set()).add(position[passage])
     questions = list(dict.fromkeys(q for q, _ in pairs))
     tune_questions = list(dict.fromkeys(q for q, _ in tune_pairs))
-    deepest = max((*settings.depths, settings.negatives_from + 1))
+    deepest = max((*settings.depths, settings.skip_negatives + settings.negatives_from + 1))
     order, cosines = _ranked(Path(encoder), questions + tune_questions, passages, deepest)
     say(f"ranked {len(passages)} passages for {len(questions)} + {len(tune_questions)} questions")
 
     groups: list[tuple[str, int, list[int]]] = []
     for row, question in enumerate(questions):
-        negatives = [int(p) for p in order[row] if int(p) not in gold[question]][: settings.negatives_from]
+        negatives = [int(p) for p in order[row] if int(p) not in gold[question]][
+            settings.skip_negatives : settings.skip_negatives + settings.negatives_from
+        ]
         if len(negatives) >= settings.group - 1:
             groups.extend((question, p, negatives) for p in sorted(gold[question]))
+    if not groups:
+        raise ValueError(
+            f"No question has {settings.group - 1} passages to learn against: "
+            "add material or lower the group."
+        )
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=0.01)

@@ -73,6 +73,13 @@ def submission_form(
     }
 
 
+@register.inclusion_tag("components/form_fields.html")
+def form_fields(form: forms.Form) -> dict[str, Any]:
+    """A form's errors and fields, each with its label, hint and errors (ids from the form's
+    own ``auto_id`` and prefix, so two forms on a page stay apart)."""
+    return {"form": form}
+
+
 @register.inclusion_tag("components/review_table.html", takes_context=True)
 def review_table(
     context: template.Context,

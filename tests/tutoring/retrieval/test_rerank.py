@@ -48,6 +48,7 @@ SETTINGS = RerankFinetuneSettings(
     questions_per_step=3,
     group=4,
     negatives_from=5,
+    skip_negatives=0,  # the distractors near the top are what it must learn to put below
     learning_rate=3e-4,
     depths=(4, 8),
     weights=(0.5, 1.0),
