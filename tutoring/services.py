@@ -41,7 +41,7 @@ from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import redact
 from eduai.privacy.roster import course_people
 
-from . import guardrails, prompts, selectors
+from . import guardrails, prompts, replies, selectors
 from .models import (
     SOCRATIC,
     AiNoticeAcceptance,
@@ -67,29 +67,6 @@ FAQ_MATCH_THRESHOLD = 0.9
 # Words held back while an answer streams, so the guard sees them before the student does.
 HOLD_BACK_WORDS = 3
 HOLD_BACK_WORDS_WITH_ASSIGNMENTS = 10
-
-SELF_HARM_SUPPORT = (
-    "It sounds like you are going through something really hard, and I'm glad you said it. "
-    "You don't have to face this alone: please talk to someone you trust today, such as a friend, "
-    "family member, teacher or your school's counselling service. If you are in danger right now, "
-    "call your local emergency number. Crisis lines are free and confidential: 988 (call or text, "
-    "US), 116 123 (Samaritans, UK and Ireland), 12356 (mental health hotline, mainland China); "
-    "findahelpline.com lists lines in other countries."
-)
-MODERATION_REFUSAL = (
-    "I can't help with that. Let's keep our conversation respectful and about the course; "
-    "your instructor can see conversations that were flagged."
-)
-OUTPUT_REFUSAL = "I can't give that answer here. Please rephrase your question or ask your instructor."
-NOT_FOUND = (
-    "I couldn't find this in the course material, so I won't guess. Try asking it another way, "
-    "or ask your instructor."
-)
-LEAK_HINT = (
-    "That would give away the answer to an open assignment, so here is a hint instead: reread the "
-    "passages cited below, write down the key idea in your own words, and try a first answer. "
-    "Tell me your reasoning and I'll help you check each step."
-)
 
 
 class TutorRefusedError(Exception):
@@ -456,8 +433,11 @@ def question_ask(
     if question.moderation:
         # No model: a supportive message (self-harm) or a refusal, flagged for the instructor.
         Conversation.objects.filter(pk=conversation.pk).update(flagged=True)
-        reply = (
-            SELF_HARM_SUPPORT if question.moderation == guardrails.Category.SELF_HARM else MODERATION_REFUSAL
+        reply = replies.reply_to(
+            question.redacted_text,
+            replies.SELF_HARM_SUPPORT
+            if question.moderation == guardrails.Category.SELF_HARM
+            else replies.MODERATION_REFUSAL,
         )
         _answer_finish(answer, text=reply, source=Message.Source.MODERATION)
         _publish_text(answer.stream_id, reply, answer=answer)
@@ -593,7 +573,7 @@ def answer_generate(*, answer_id: int) -> Message:
                 text=faq.answer,
                 source=Message.Source.FAQ,
                 faq=faq,
-                citations=[{"faq": faq.pk, "title": "Endorsed by your instructor"}],
+                citations=[{"faq": faq.pk, "title": replies.reply_to(question, replies.FAQ_CITATION)}],
             )
             _publish_text(stream_id, faq.answer, answer=answer)
             return answer
@@ -604,10 +584,11 @@ def answer_generate(*, answer_id: int) -> Message:
         threshold = relevance_threshold(scope=scope)
         relevant = [hit for hit in hits if hit.dense_score >= threshold]
         if not relevant:
-            _answer_finish(answer, text=NOT_FOUND, source=Message.Source.NOT_FOUND)
-            _publish_text(stream_id, NOT_FOUND, answer=answer)
+            not_found = replies.reply_to(question, replies.NOT_FOUND)
+            _answer_finish(answer, text=not_found, source=Message.Source.NOT_FOUND)
+            _publish_text(stream_id, not_found, answer=answer)
             return answer
-        passages, citations = _passages(indexed, relevant)
+        passages, citations = _passages(indexed, relevant, question=question)
         tutor = selectors.tutor_settings_get(
             course_id=course.pk, resource_link_id=conversation.resource_link_id
         )
@@ -642,16 +623,16 @@ def answer_generate(*, answer_id: int) -> Message:
         if rest:
             store.publish(stream_id, "token", {"text": rest})
     except Exception:
-        store.publish(stream_id, "error", {"message": "The tutor could not finish this answer. Try again."})
+        store.publish(stream_id, "error", {"message": replies.reply_to(question, replies.STREAM_FAILED)})
         Message.objects.filter(pk=answer_id).update(status=Message.Status.FAILED)
         raise
     verdict = guard.verdict
     text = guard.text.strip()
     source = Message.Source.MODEL
     if verdict.leak:
-        text, source = LEAK_HINT, Message.Source.HINT
+        text, source = replies.reply_to(question, replies.LEAK_HINT), Message.Source.HINT
     elif verdict.moderation is not None:
-        text, source = OUTPUT_REFUSAL, Message.Source.MODERATION
+        text, source = replies.reply_to(question, replies.OUTPUT_REFUSAL), Message.Source.MODERATION
     cited = _cited(text, citations) if source == Message.Source.MODEL else citations
     _answer_finish(
         answer,
@@ -688,8 +669,9 @@ def _similarity_to(
 
 
 def _passages(
-    indexed: selectors.IndexedCourse, hits: Iterable[Any]
+    indexed: selectors.IndexedCourse, hits: Iterable[Any], *, question: str
 ) -> tuple[list[prompts.Passage], list[dict[str, Any]]]:
+    faq_title = replies.reply_to(question, replies.FAQ_CITATION)
     passages: list[prompts.Passage] = []
     citations: list[dict[str, Any]] = []
     for hit in hits:
@@ -697,7 +679,7 @@ def _passages(
         if hit.id < 0:
             faq = indexed.faqs[hit.id]
             passages.append(prompts.Passage(number, hit.id, "Endorsed answer", faq.question, faq.answer))
-            citations.append({"faq": faq.pk, "title": "Endorsed by your instructor", "number": number})
+            citations.append({"faq": faq.pk, "title": faq_title, "number": number})
         else:
             chunk = indexed.chunks[hit.id]
             passages.append(

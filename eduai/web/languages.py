@@ -1,4 +1,7 @@
-"""Which of our languages a locale asks for: the LTI launch's, then the browser's."""
+"""Which of our languages a locale asks for (the LTI launch's, then the browser's), and which one
+a text is written in."""
+
+import re
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -49,3 +52,17 @@ def request_launch_language(request: HttpRequest) -> str | None:
         return launch_language(lti_launch)
     data = getattr(request, "lti_launch_data", None) or {}
     return _presentation_language(data.get(PRESENTATION_CLAIM))
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def written_language(text: str) -> str:
+    """The language of ours a piece of text is written in: Chinese when Han characters are at
+    least as many as Latin-script words ("DNA 是什么?" is Chinese), else the default language.
+    Enough to answer a student in their own language; not a general language detector."""
+    han = len(_HAN.findall(text))
+    if han and han >= len(_LATIN_WORD.findall(text)):
+        return "zh-hans"
+    return str(settings.LANGUAGE_CODE)

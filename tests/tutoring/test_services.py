@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from analytics.models import LearningEvent
 from eduai.documents import DocumentError
@@ -14,7 +14,7 @@ from eduai.ml import runtime
 from eduai.ml.streams import stream_events
 from eduai.privacy.pseudonyms import pseudonym
 from tests.factories import AssignmentFactory, CourseFactory, UserFactory
-from tutoring import selectors, services
+from tutoring import replies, selectors, services
 from tutoring.models import (
     AiNoticeAcceptance,
     Chunk,
@@ -240,6 +240,28 @@ def test_self_harm_gets_support_at_once_and_flags_the_conversation(
     assert _text(events) == answer.text
 
 
+def test_a_student_writing_chinese_gets_the_fixed_replies_in_chinese(
+    tutor_course, django_capture_on_commit_callbacks, monkeypatch
+):
+    asked = _ask(tutor_course, "我真的不想活了", capture=django_capture_on_commit_callbacks)
+    assert asked.answer.source == Message.Source.MODERATION
+    assert "12356" in asked.answer.text
+    assert "talk to someone" not in asked.answer.text
+    assert _text(_events(asked.answer.stream_id)) == asked.answer.text
+
+    def no_generation():
+        raise AssertionError("the generator must not be asked")
+
+    monkeypatch.setattr(runtime, "generator", no_generation)
+    asked = _ask(tutor_course, "1998年足球世界杯谁赢了?", capture=django_capture_on_commit_callbacks)
+    answer = services.answer_generate(answer_id=asked.answer.pk)
+    assert answer.source == Message.Source.NOT_FOUND
+    assert answer.text != str(replies.NOT_FOUND)  # not the English text
+    with translation.override("zh-hans"):
+        assert answer.text == str(replies.NOT_FOUND)
+    assert "课程材料" in answer.text
+
+
 def test_harassment_is_refused_without_the_model(tutor_course, django_capture_on_commit_callbacks):
     asked = _ask(tutor_course, "you are a stupid idiot tutor", capture=django_capture_on_commit_callbacks)
     assert asked.answer.source == Message.Source.MODERATION
@@ -345,13 +367,13 @@ def test_socratic_mode_replaces_a_leaking_answer_with_a_hint(
     )
     answer = services.answer_generate(answer_id=asked.answer.pk)
     assert answer.source == Message.Source.HINT
-    assert answer.text == services.LEAK_HINT
+    assert answer.text == str(replies.LEAK_HINT)
     assert answer.leak_score is not None
     assert answer.leak_score >= 0.5
     streamed = _text(_events(answer.stream_id))
     # Held-back words: the reference's wording never reached the student in full.
     assert reference not in streamed
-    assert streamed.endswith(services.LEAK_HINT)
+    assert streamed.endswith(str(replies.LEAK_HINT))
     # The reference answers are never in the prompt.
     assert all(reference not in message["content"] for message in generator.request.messages)
 
@@ -384,7 +406,7 @@ def test_unsafe_model_output_is_withheld_and_flagged(
     )
     answer = services.answer_generate(answer_id=asked.answer.pk)
     assert answer.source == Message.Source.MODERATION
-    assert answer.text == services.OUTPUT_REFUSAL
+    assert answer.text == str(replies.OUTPUT_REFUSAL)
     assert "kill yourself" not in _text(_events(answer.stream_id))
     assert Conversation.objects.get().flagged
 

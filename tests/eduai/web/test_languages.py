@@ -1,4 +1,5 @@
-"""The page language: the LMS's launch locale first, then the browser's Accept-Language."""
+"""The page language: the LMS's launch locale first, then the browser's Accept-Language; and the
+language a student writes in."""
 
 import shutil
 import subprocess
@@ -8,11 +9,26 @@ from gettext import GNUTranslations
 import pytest
 from django.test import Client
 
-from eduai.web.languages import language_from_locale
+from eduai.web.languages import language_from_locale, written_language
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.django_db
 CATALOG = PROJECT_ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("What is osmosis?", "en"),
+        ("什么是渗透作用\uff1f", "zh-hans"),
+        ("DNA 是什么?", "zh-hans"),  # a Latin-script term in a Chinese sentence
+        ("Explain the term 渗透 in chapter three, please", "en"),  # a Chinese term in English
+        ("", "en"),
+        ("42 + 17 = ?", "en"),
+    ],
+)
+def test_the_language_a_student_writes_in(text, language):
+    assert written_language(text) == language
 
 
 @pytest.mark.parametrize(
