@@ -218,7 +218,14 @@ def _choice_losses(model: Any, tokenizer: Any, prompt: str, choices: list[str]) 
 
 
 def openbookqa(
-    data: Path, train_limit: int, dev_limit: int, *, listed: bool, epochs: int, modules: list[str]
+    data: Path,
+    train_limit: int,
+    dev_limit: int,
+    *,
+    listed: bool,
+    epochs: int,
+    modules: list[str],
+    learning_rate: float,
 ) -> None:
     """Base vs LoRA-tuned generator on OpenBookQA dev, with the top-3 retrieved facts.
 
@@ -266,17 +273,24 @@ def openbookqa(
     rows = [
         {"id": item["id"], "type": "pair", "question": prompt(item), "answer": answer(item)} for item in train
     ]
-    config = {"epochs": epochs, "batch_size": 8, "max_length": 256, "target_modules": modules}
+    config = {
+        "epochs": epochs,
+        "batch_size": 8,
+        "max_length": 256,
+        "target_modules": modules,
+        "learning_rate": learning_rate,
+    }
     with tempfile.TemporaryDirectory() as work:
         context = _context(Path(work) / "ckpt", config)
         trained_started = time.perf_counter()
-        train_lora(rows, Path(work) / "out", context, base=base, base_name=base.name)
+        trained = train_lora(rows, Path(work) / "out", context, base=base, base_name=base.name)
         train_seconds = time.perf_counter() - trained_started
         tuned_accuracy = accuracy(Path(work) / "out")
     shown = "question and its choices" if listed else "question stem"
     print(
         f"OpenBookQA dev (first {len(dev)}), top-3 retrieved facts, {shown}, choice by answer-token "
-        f"loss: base {100 * base_accuracy:.1f}%, LoRA-tuned ({', '.join(modules)}; {epochs} epoch(s)) "
+        f"loss: base {100 * base_accuracy:.1f}%, LoRA-tuned ({', '.join(modules)}; {epochs} epoch(s), "
+        f"learning rate {learning_rate:g}; training metrics {trained.metrics}) "
         f"on the first {len(train)} train questions {100 * tuned_accuracy:.1f}% "
         f"({train_seconds:.0f} s training; {time.perf_counter() - started:.0f} s total)"
     )
@@ -305,6 +319,7 @@ def main() -> None:
         help="the question with its choices listed, or the stem alone",
     )
     parser.add_argument("--obqa-epochs", type=int, default=1)
+    parser.add_argument("--obqa-learning-rate", type=float, default=2e-4, help="LoRA learning rate")
     parser.add_argument(
         "--obqa-modules", default="q_proj,k_proj,v_proj,o_proj", help="the LoRA target modules"
     )
@@ -324,6 +339,7 @@ def main() -> None:
             options.obqa_dev,
             listed=options.obqa_format == "choices",
             epochs=options.obqa_epochs,
+            learning_rate=options.obqa_learning_rate,
             modules=options.obqa_modules.split(","),
         )
         return

@@ -164,7 +164,7 @@ SESSION_COOKIE_SECURE = COOKIES_SECURE
 # Sessions live in the database only: reading them through the cache (cached_db) saves one query
 # per request but turns every page into a 503 while Redis is down (tests/eduai/operations/
 # test_redis_restart.py).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "eduai.web.sessions"  # the database store, one write per new session
 CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
 CSRF_COOKIE_SECURE = COOKIES_SECURE
 SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")

@@ -171,6 +171,17 @@ def test_a_repeated_launch_writes_only_what_changed(lti_flow):
     assert LtiMembership.objects.get(user__sub="u-student").is_learner
 
 
+def test_a_first_launch_in_a_browser_writes_its_session_once(lti_flow):
+    lti_flow.launch(Client(), "u-student")  # the accounts exist: what is left is the session
+    browser = Client()
+    with CaptureQueriesContext(connection) as first:
+        assert lti_flow.launch(browser, "u-student").status_code == 200
+    sessions = [query["sql"] for query in first.captured_queries if '"django_session"' in query["sql"]]
+    assert len(sessions) == 1, sessions  # no check that the key is free, no UPDATE after login
+    assert sessions[0].startswith('INSERT INTO "django_session"')
+    assert browser.get("/lti/resource/").status_code == 200  # the stored session signs in
+
+
 def test_launching_again_in_the_same_browser_keeps_its_session(lti_flow):
     browser = Client()
     lti_flow.launch(browser, "u-student")
