@@ -395,7 +395,9 @@ class AnswerEndorseApi(APIView):
         class Meta:
             ref_name = "TutoringAnswerEndorseInput"
 
-        answer = serializers.CharField(required=False, allow_blank=True, default="", max_length=8000)
+        answer = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=services.FAQ_ANSWER_MAX_CHARACTERS
+        )
         question = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
     class OutputSerializer(serializers.Serializer[Any]):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from eduai.documents import SUFFIXES
 
 from .models import TutorSettings
+from .services import FAQ_ANSWER_MAX_CHARACTERS, MAX_QUESTION_CHARACTERS
 
 
 class MaterialForm(forms.Form):
@@ -87,10 +88,12 @@ class MaterialEditForm(MaterialForm):
 class FaqEntryForm(forms.Form):
     """An instructor's edit of an FAQ entry (limits as the endorse API's)."""
 
-    question = forms.CharField(label=_("Question"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    question = forms.CharField(
+        label=_("Question"), max_length=MAX_QUESTION_CHARACTERS, widget=forms.Textarea(attrs={"rows": 2})
+    )
     answer = forms.CharField(
         label=_("Answer"),
-        max_length=8000,
+        max_length=FAQ_ANSWER_MAX_CHARACTERS,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Students asking this question get this answer."),
     )

@@ -786,8 +786,7 @@ def faq_embed(*, faq_id: int) -> FaqEntry | None:
     return faq
 
 
-FAQ_QUESTION_MAX_CHARACTERS = MAX_QUESTION_CHARACTERS
-FAQ_ANSWER_MAX_CHARACTERS = 8000
+FAQ_ANSWER_MAX_CHARACTERS = 8000  # also the endorse API's and the FAQ form's limit
 
 
 def faq_update(*, faq: FaqEntry, question: str, answer: str, user: User) -> FaqEntry:
@@ -798,8 +797,8 @@ def faq_update(*, faq: FaqEntry, question: str, answer: str, user: User) -> FaqE
     question, answer = question.strip(), answer.strip()
     if not question or not answer:
         raise ValidationError("An FAQ entry needs a question and an answer.")
-    if len(question) > FAQ_QUESTION_MAX_CHARACTERS:
-        raise ValidationError(f"A question has at most {FAQ_QUESTION_MAX_CHARACTERS:,} characters.")
+    if len(question) > MAX_QUESTION_CHARACTERS:
+        raise ValidationError(f"A question has at most {MAX_QUESTION_CHARACTERS:,} characters.")
     if len(answer) > FAQ_ANSWER_MAX_CHARACTERS:
         raise ValidationError(f"An answer has at most {FAQ_ANSWER_MAX_CHARACTERS:,} characters.")
     question = redact(question, people=course_people(course_id=faq.course_id)).text
