@@ -53,6 +53,7 @@ class TutorSettingsForm(forms.ModelForm[TutorSettings]):
 class EndorseForm(forms.Form):
     answer = forms.CharField(
         label=_("Endorsed answer"),
+        max_length=FAQ_ANSWER_MAX_CHARACTERS,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_(
             "Keep the tutor's answer or correct it; students asking the same question get this answer."

@@ -729,15 +729,29 @@ def message_flag(*, message: Message, user: User, reason: str) -> Message:
     return message
 
 
+FAQ_ANSWER_MAX_CHARACTERS = 8000  # also the endorse API's and the FAQ forms' limit
+
+
+def _faq_text_check(question: str, answer: str) -> None:
+    if not question or not answer:
+        raise ValidationError("An FAQ entry needs a question and an answer.")
+    if len(question) > MAX_QUESTION_CHARACTERS:
+        raise ValidationError(f"A question has at most {MAX_QUESTION_CHARACTERS:,} characters.")
+    if len(answer) > FAQ_ANSWER_MAX_CHARACTERS:
+        raise ValidationError(f"An answer has at most {FAQ_ANSWER_MAX_CHARACTERS:,} characters.")
+
+
 def faq_endorse(*, message: Message, user: User, answer: str = "", question: str = "") -> FaqEntry:
-    """An instructor endorses a tutor answer (as is, or corrected): it becomes an FAQ entry."""
+    """An instructor endorses a tutor answer (as is, or corrected): it becomes an FAQ entry. A
+    question given here is redacted like a student's; by default it is the student's (redacted)."""
     course_id = message.conversation.course_id
     if message.role != Message.Role.TUTOR or not course_staff_is(user=user, course_id=course_id):
         raise ValidationError("Only the course's instructors can endorse its tutor's answers.")
     asked = question.strip() or (message.reply_to.redacted_text if message.reply_to else "")
     endorsed = answer.strip() or message.text
-    if not asked or not endorsed:
-        raise ValidationError("An FAQ entry needs a question and an answer.")
+    _faq_text_check(asked, endorsed)
+    if question.strip():
+        asked = redact(asked, people=course_people(course_id=course_id)).text
     faq = FaqEntry.objects.create(
         course_id=course_id,
         question=asked,
@@ -786,21 +800,13 @@ def faq_embed(*, faq_id: int) -> FaqEntry | None:
     return faq
 
 
-FAQ_ANSWER_MAX_CHARACTERS = 8000  # also the endorse API's and the FAQ form's limit
-
-
 def faq_update(*, faq: FaqEntry, question: str, answer: str, user: User) -> FaqEntry:
     """An instructor edits an FAQ entry; a changed entry is embedded again (until then neither the
     FAQ match nor retrieval uses it). The question is redacted like a student's question."""
     if not course_staff_is(user=user, course_id=faq.course_id):
         raise ValidationError("Only the course's instructors can edit its FAQ entries.")
     question, answer = question.strip(), answer.strip()
-    if not question or not answer:
-        raise ValidationError("An FAQ entry needs a question and an answer.")
-    if len(question) > MAX_QUESTION_CHARACTERS:
-        raise ValidationError(f"A question has at most {MAX_QUESTION_CHARACTERS:,} characters.")
-    if len(answer) > FAQ_ANSWER_MAX_CHARACTERS:
-        raise ValidationError(f"An answer has at most {FAQ_ANSWER_MAX_CHARACTERS:,} characters.")
+    _faq_text_check(question, answer)
     question = redact(question, people=course_people(course_id=faq.course_id)).text
     if (question, answer) == (faq.question, faq.answer):
         return faq

@@ -169,10 +169,7 @@ def answer_rate(request: HttpRequest, message_id: int) -> HttpResponse:
         services.message_rate(message=message, user=_user(request), rating=rating)
     except (ValueError, ValidationError):
         return HttpResponse(_("A rating is between 0 and 1."), status=400)
-    response = render(
-        request, "tutoring/_message.html", {"message": message, "course": message.conversation.course}
-    )
-    return toast_trigger(response, level="success", text=_("Thank you for rating this answer."))
+    return _answer_changed(request, message, level="success", text=_("Thank you for rating this answer."))
 
 
 @xframe_options_exempt
@@ -180,10 +177,23 @@ def answer_rate(request: HttpRequest, message_id: int) -> HttpResponse:
 def answer_flag(request: HttpRequest, message_id: int) -> HttpResponse:
     message = _student_answer(request, message_id)
     services.message_flag(message=message, user=_user(request), reason=request.POST.get("reason", ""))
+    return _answer_changed(
+        request, message, level="info", text=_("Flagged: your instructor will look at this answer.")
+    )
+
+
+def _answer_changed(request: HttpRequest, message: Message, *, level: str, text: str) -> HttpResponse:
+    """htmx gets the answer again (with a toast); a plain form post (before htmx has wired the
+    form, or without JavaScript) goes back to the chat page, with the notice as a message."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        getattr(messages, level)(request, text)
+        link_id = message.conversation.resource_link_id
+        chat_url = reverse("tutoring:chat", args=[message.conversation.course_id])
+        return redirect(chat_url + (f"?link={link_id}" if link_id else "") + f"#message-{message.pk}")
     response = render(
         request, "tutoring/_message.html", {"message": message, "course": message.conversation.course}
     )
-    return toast_trigger(response, level="info", text=_("Flagged: your instructor will look at this answer."))
+    return toast_trigger(response, level=level, text=text)
 
 
 @xframe_options_exempt
@@ -465,7 +475,15 @@ def answer_endorse(request: HttpRequest, message_id: int) -> HttpResponse:
     course = _course_for(request, message.conversation.course_id, staff=True)
     form = EndorseForm(request.POST)
     if form.is_valid():
-        services.faq_endorse(message=message, user=_user(request), answer=form.cleaned_data["answer"])
+        try:
+            services.faq_endorse(message=message, user=_user(request), answer=form.cleaned_data["answer"])
+        except ValidationError as error:
+            form.add_error("answer", error)
+    if form.is_valid():
+        if not request.htmx:  # type: ignore[attr-defined]
+            # A plain form post: back to the conversation, with the notice.
+            messages.success(request, _("Endorsed: students asking this question get this answer."))
+            return redirect("tutoring:conversation", message.conversation_id)
         response = render(
             request, "tutoring/_endorse.html", {"message": message, "course": course, "endorsed": True}
         )

@@ -316,6 +316,13 @@ def test_an_endorsed_answer_is_given_to_the_same_question(
     answer = services.answer_generate(answer_id=asked.answer.pk)
     with pytest.raises(ValidationError):
         services.faq_endorse(message=answer, user=tutor_course.student, answer="Anything")
+    with pytest.raises(ValidationError, match="at most 8,000 characters"):
+        services.faq_endorse(
+            message=answer,
+            user=tutor_course.instructor,
+            answer="x" * (services.FAQ_ANSWER_MAX_CHARACTERS + 1),
+        )
+    assert not FaqEntry.objects.exists()
     with django_capture_on_commit_callbacks(execute=False):
         faq = services.faq_endorse(
             message=answer, user=tutor_course.instructor, answer="RuBisCO fixes CO2 into sugar in the stroma."

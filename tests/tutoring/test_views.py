@@ -7,7 +7,7 @@ from django.test import Client
 from analytics.models import LearningEvent
 from tests.factories import UserFactory
 from tutoring import services
-from tutoring.models import Chunk, TutorSettings
+from tutoring.models import Chunk, FaqEntry, TutorSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,22 @@ def test_the_thread_shows_sources_and_rating_buttons(tutor_course, django_captur
         .status_code
         == 404
     )
-    flagged = student.post(f"/tutoring/answers/{asked.answer.pk}/flag/", {"reason": "wrong"}).content.decode()
+    # A plain form post (htmx has not wired the form yet, or no JavaScript) still counts, and
+    # goes back to the chat page with the notice.
+    plain = student.post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "1"}, follow=True)
+    assert plain.redirect_chain == [
+        (f"/tutoring/courses/{tutor_course.course.pk}/#message-{asked.answer.pk}", 302)
+    ]
+    assert "Thank you for rating this answer." in plain.content.decode()
+    asked.answer.refresh_from_db()
+    assert asked.answer.rating == 1
+    assert (
+        f'method="post" action="/tutoring/answers/{asked.answer.pk}/rating/"'
+        in student.get(f"/tutoring/courses/{tutor_course.course.pk}/thread/").content.decode()
+    )
+    flagged = student.post(
+        f"/tutoring/answers/{asked.answer.pk}/flag/", {"reason": "wrong"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "You flagged this answer" in flagged
 
     passage = student.get(f"/tutoring/passages/{chunk.pk}/")
@@ -147,3 +162,30 @@ def test_the_conversation_page_is_pseudonymised(tutor_course, django_capture_on_
         .status_code
         == 404
     )
+
+
+def test_endorsing_keeps_a_refused_correction_and_works_without_htmx(
+    tutor_course, django_capture_on_commit_callbacks
+):
+    services.notice_accept(user=tutor_course.student, course=tutor_course.course)
+    with django_capture_on_commit_callbacks(execute=False):
+        asked = services.question_ask(
+            student=tutor_course.student, course=tutor_course.course, text="What is RuBisCO?"
+        )
+    services._answer_finish(asked.answer, text="An enzyme.", source="model", citations=[])
+    teacher = _client(tutor_course.instructor)
+    url = f"/tutoring/answers/{asked.answer.pk}/endorse/"
+    page = teacher.get(f"/tutoring/conversations/{asked.question.conversation_id}/").content.decode()
+    assert f'method="post" action="{url}"' in page
+    assert ">An enzyme.</textarea>" in page
+
+    too_long = "RuBisCO " * (services.FAQ_ANSWER_MAX_CHARACTERS // 8 + 1)
+    refused = teacher.post(url, {"answer": too_long}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert too_long.strip() in refused.content.decode()  # the correction is not lost
+    assert not FaqEntry.objects.exists()
+
+    endorsed = teacher.post(url, {"answer": "RuBisCO, the carbon-fixing enzyme."}, follow=True)
+    assert endorsed.redirect_chain == [(f"/tutoring/conversations/{asked.question.conversation_id}/", 302)]
+    assert "Endorsed: students asking this question get this answer." in endorsed.content.decode()
+    assert FaqEntry.objects.get().answer == "RuBisCO, the carbon-fixing enzyme."
