@@ -67,14 +67,18 @@ def notice_accepted(*, user: User, course_id: int) -> bool:
     return AiNoticeAcceptance.objects.filter(user=user, course_id=course_id).exists()
 
 
-def questions_counted(*, user: User, course_id: int, exclude_id: int | None = None) -> tuple[int, int]:
-    """The student's accepted questions in the course: today (UTC day) and in the last minute."""
+def questions_counted(*, user: User, course_id: int, before_id: int | None = None) -> tuple[int, int]:
+    """The student's accepted questions in the course: today (UTC day) and in the last minute.
+
+    With ``before_id``, only the questions stored before that one count (a question being checked
+    counts those still being checked ahead of it, not those behind it: of two asked at once at
+    the limit, the first is accepted)."""
     now = timezone.now()
     questions = Message.objects.filter(
         conversation__course_id=course_id, conversation__student=user, role=Message.Role.STUDENT
     ).exclude(status=Message.Status.REFUSED)
-    if exclude_id is not None:
-        questions = questions.exclude(pk=exclude_id)
+    if before_id is not None:
+        questions = questions.filter(pk__lt=before_id)
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     counts = questions.aggregate(
         today=Count("id", filter=Q(created_at__gte=start_of_day)),
@@ -83,14 +87,15 @@ def questions_counted(*, user: User, course_id: int, exclude_id: int | None = No
     return int(counts["today"]), int(counts["minute"])
 
 
-def course_questions_today(*, course_id: int, exclude_id: int | None = None) -> int:
-    """The course's accepted questions since the start of the UTC day (all its students)."""
+def course_questions_today(*, course_id: int, before_id: int | None = None) -> int:
+    """The course's accepted questions since the start of the UTC day (all its students); with
+    ``before_id``, those stored before that one (as in ``questions_counted``)."""
     start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     questions = Message.objects.filter(
         conversation__course_id=course_id, role=Message.Role.STUDENT, created_at__gte=start_of_day
     ).exclude(status=Message.Status.REFUSED)
-    if exclude_id is not None:
-        questions = questions.exclude(pk=exclude_id)
+    if before_id is not None:
+        questions = questions.filter(pk__lt=before_id)
     return questions.count()
 
 

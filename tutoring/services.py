@@ -385,9 +385,7 @@ def question_ask(
         raise _refuse(question, "disabled", "The tutor is switched off for this activity.")
     if not selectors.notice_accepted(user=student, course_id=course.pk):
         raise _refuse(question, "notice", "Accept the AI-use notice before asking the tutor.")
-    today, last_minute = selectors.questions_counted(
-        user=student, course_id=course.pk, exclude_id=question.pk
-    )
+    today, last_minute = selectors.questions_counted(user=student, course_id=course.pk, before_id=question.pk)
     if last_minute >= tutor.burst_limit:
         raise _refuse(
             question,
@@ -401,7 +399,7 @@ def question_ask(
     course_limit = settings.TUTOR_COURSE_DAILY_QUESTIONS
     if (
         course_limit
-        and selectors.course_questions_today(course_id=course.pk, exclude_id=question.pk) >= course_limit
+        and selectors.course_questions_today(course_id=course.pk, before_id=question.pk) >= course_limit
     ):
         raise _refuse(
             question,

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from eduai.operations import stale_work
 from tutoring import services
-from tutoring.models import Message
-from tutoring.selectors import course_questions_today
+from tutoring.models import Conversation, Message
+from tutoring.selectors import course_questions_today, questions_counted
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,22 @@ def test_the_sweep_sends_again_pending_answers_once_in_a_while(tutor_course, mon
     Message.objects.filter(pk=lost.pk).update(status=Message.Status.DONE)
     cache.delete(f"eduai:resent:tutoring.answer:{lost.pk}")
     assert services.answers_requeue_stale(older_than=timedelta(minutes=2)) == []
+
+
+def test_questions_being_checked_count_only_for_those_behind_them(tutor_course):
+    """Of two questions asked at once at the limit, the first is accepted: each counts only the
+    questions stored before it (still pending ones included), so they cannot refuse each other."""
+
+    conversation = Conversation.objects.create(student=tutor_course.student, course=tutor_course.course)
+    first, second = (
+        Message.objects.create(
+            conversation=conversation, role=Message.Role.STUDENT, text=text, status=Message.Status.PENDING
+        )
+        for text in ("first", "second")
+    )
+    counted = {"user": tutor_course.student, "course_id": tutor_course.course.pk}
+    assert questions_counted(**counted, before_id=first.pk) == (0, 0)
+    assert questions_counted(**counted, before_id=second.pk) == (1, 1)
+    assert questions_counted(**counted) == (2, 2)
+    assert course_questions_today(course_id=tutor_course.course.pk, before_id=first.pk) == 0
+    assert course_questions_today(course_id=tutor_course.course.pk, before_id=second.pk) == 1
