@@ -5,6 +5,8 @@ from django.urls import reverse
 from lti_tool.admin import LtiRegistrationAdmin as BaseLtiRegistrationAdmin
 from lti_tool.models import Key, LtiDeployment, LtiRegistration
 
+from eduai.celery import task_send
+
 from .models import RosterSync, ScorePassback
 from .services import score_passback_retry
 
@@ -53,9 +55,16 @@ class RosterSyncAdmin(admin.ModelAdmin[RosterSync]):
         from .tasks import roster_sync_course  # tasks import the services this module uses
 
         course_ids = list(queryset.values_list("course_id", flat=True))
-        for course_id in course_ids:
-            roster_sync_course.delay(course_id)
-        self.message_user(request, f"{len(course_ids)} roster sync(s) queued.", messages.SUCCESS)
+        queued = sum(task_send(roster_sync_course, course_id) for course_id in course_ids)
+        if queued:
+            self.message_user(request, f"{queued} roster sync(s) queued.", messages.SUCCESS)
+        if queued < len(course_ids):
+            self.message_user(
+                request,
+                f"{len(course_ids) - queued} roster sync(s) could not be queued: the task queue is "
+                "unreachable. The nightly sync still runs; try again when the queue is back.",
+                messages.ERROR,
+            )
 
 
 @admin.register(LtiDeployment)
