@@ -263,6 +263,21 @@ def manage(request: HttpRequest, course_id: int) -> HttpResponse:
     return render(request, "tutoring/manage.html", _manage_context(request, course))
 
 
+def _manage_plain_post(
+    request: HttpRequest, course: Course, *, saved: str = "", **forms: Any
+) -> HttpResponse:
+    """The answer to a plain form post on the manage page (no htmx: before htmx has wired the
+    form, or without JavaScript): back to the page with ``saved`` as a message, or the whole page
+    with the invalid form (400)."""
+    if saved:
+        messages.success(request, saved)
+        link_id = _link_id(request, course)
+        return redirect(
+            reverse("tutoring:manage", args=[course.pk]) + (f"?link={link_id}" if link_id else "")
+        )
+    return render(request, "tutoring/manage.html", _manage_context(request, course, **forms), status=400)
+
+
 @xframe_options_exempt
 @require_POST
 def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
@@ -270,6 +285,8 @@ def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
     link_id = _link_id(request, course)
     form = _settings_form(course, link_id, request.POST)
     if not form.is_valid():
+        if not request.htmx:  # type: ignore[attr-defined]
+            return _manage_plain_post(request, course, settings_form=form)
         return render(
             request,
             "tutoring/_settings.html",
@@ -282,6 +299,8 @@ def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
         resource_link=link,
         **{name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS},
     )
+    if not request.htmx:  # type: ignore[attr-defined]
+        return _manage_plain_post(request, course, saved=_("Tutor settings saved."))
     response = render(
         request,
         "tutoring/_settings.html",
@@ -321,6 +340,9 @@ def material_upload(request: HttpRequest, course_id: int) -> HttpResponse:
             form.add_error("file" if form.cleaned_data["file"] else "text", str(error))
             status = 400
         else:
+            if not request.htmx:  # type: ignore[attr-defined]
+                saved = _("Added: %(title)s. It is being processed.") % {"title": material.title}
+                return _manage_plain_post(request, course, saved=saved)
             response = render(
                 request,
                 "tutoring/_upload.html",
@@ -330,6 +352,8 @@ def material_upload(request: HttpRequest, course_id: int) -> HttpResponse:
             return response
     else:
         status = 400
+    if not request.htmx:  # type: ignore[attr-defined]
+        return _manage_plain_post(request, course, material_form=form)
     return render(request, "tutoring/_upload.html", {"course": course, "material_form": form}, status=status)
 
 

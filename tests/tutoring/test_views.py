@@ -104,35 +104,57 @@ def test_the_instructor_page_settings_and_upload(tutor_course, django_capture_on
     assert "Tutor settings for the course" in page
     assert _client(tutor_course.student).get(base).status_code == 404
 
-    saved = teacher.post(
-        base + "settings/",
-        {
-            "enabled": "on",
-            "mode": "direct",
-            "instructions": "Short answers.",
-            "daily_quota": "20",
-            "burst_limit": "3",
-        },
-    )
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    settings_given = {
+        "enabled": "on",
+        "mode": "direct",
+        "instructions": "Short answers.",
+        "daily_quota": "20",
+        "burst_limit": "3",
+    }
+    saved = teacher.post(base + "settings/", settings_given, **htmx)
     assert saved.status_code == 200
     assert "HX-Trigger" in saved.headers
     assert TutorSettings.objects.get().mode == "direct"
-    invalid = teacher.post(base + "settings/", {"mode": "oracle", "daily_quota": "-1", "burst_limit": "3"})
+    invalid = teacher.post(
+        base + "settings/", {"mode": "oracle", "daily_quota": "-1", "burst_limit": "3"}, **htmx
+    )
     assert invalid.status_code == 400
     assert "field-error" in invalid.content.decode()
+    # Plain form posts (before htmx has wired the form, or without JavaScript): the whole page,
+    # with the errors, or back to it with the notice.
+    invalid_plain = teacher.post(
+        base + "settings/", {"mode": "oracle", "daily_quota": "-1", "burst_limit": "3"}
+    )
+    assert invalid_plain.status_code == 400
+    assert "field-error" in invalid_plain.content.decode()
+    assert "Tutor settings for the course" in invalid_plain.content.decode()
+    saved_plain = teacher.post(base + "settings/", {**settings_given, "mode": "socratic"}, follow=True)
+    assert saved_plain.redirect_chain == [(base, 302)]
+    assert "Tutor settings saved." in saved_plain.content.decode()
+    assert TutorSettings.objects.get().mode == "socratic"
 
-    bad = teacher.post(base + "materials/upload/", {"file": SimpleUploadedFile("slides.pptx", b"PK")})
+    bad = teacher.post(base + "materials/upload/", {"file": SimpleUploadedFile("slides.pptx", b"PK")}, **htmx)
     assert bad.status_code == 400
     assert "not a supported file type" in bad.content.decode().replace("&#x27;", "'")
-    empty = teacher.post(base + "materials/upload/", {"title": "Nothing"})
+    empty = teacher.post(base + "materials/upload/", {"title": "Nothing"}, **htmx)
     assert empty.status_code == 400
     assert "Paste the material" in empty.content.decode()
+    empty_plain = teacher.post(base + "materials/upload/", {"title": "Nothing"})
+    assert empty_plain.status_code == 400
+    assert "Paste the material" in empty_plain.content.decode()
+    assert "Tutor settings for the course" in empty_plain.content.decode()
     with django_capture_on_commit_callbacks(execute=False):
         added = teacher.post(
-            base + "materials/upload/", {"title": "Enzymes", "text": "Enzymes are catalysts."}
+            base + "materials/upload/", {"title": "Enzymes", "text": "Enzymes are catalysts."}, **htmx
+        )
+        added_plain = teacher.post(
+            base + "materials/upload/", {"title": "Lipids", "text": "Lipids store energy."}, follow=True
         )
     assert added.status_code == 200
     assert "Added: Enzymes" in added.content.decode()
+    assert added_plain.redirect_chain == [(base, 302)]
+    assert "Added: Lipids. It is being processed." in added_plain.content.decode()
     materials = teacher.get(base + "materials/").content.decode()
     assert "Waiting to be processed" in materials
     assert "every 2s" in materials
