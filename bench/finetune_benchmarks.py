@@ -73,9 +73,15 @@ def asap_rows(directory: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _context(directory: Path, config: dict[str, Any], seed: int = 0) -> TrainingContext:
+def _context(
+    directory: Path, config: dict[str, Any], seed: int = 0, checkpoint_every: int = 10_000
+) -> TrainingContext:
     return TrainingContext(
-        directory=directory, seed=seed, config=config, device=torch.device("cpu"), checkpoint_every=10_000
+        directory=directory,
+        seed=seed,
+        config=config,
+        device=torch.device("cpu"),
+        checkpoint_every=checkpoint_every,
     )
 
 
@@ -226,11 +232,15 @@ def openbookqa(
     epochs: int,
     modules: list[str],
     learning_rate: float,
+    work: Path | None,
 ) -> None:
     """Base vs LoRA-tuned generator on OpenBookQA dev, with the top-3 retrieved facts.
 
     With ``listed`` the question lists its four choices (as a student pastes a multiple-choice
     question); either way the model's answer is the choice whose tokens it finds likeliest.
+    With ``work`` the run checkpoints there every 25 steps and resumes from its checkpoint when
+    started again (a run longer than a session), and the tuned model is kept in ``work/out``: a
+    run that finds it there only evaluates it.
     """
     from eduai.ml import runtime
     from eduai.ml.services import bundled_model_ensure
@@ -280,17 +290,33 @@ def openbookqa(
         "target_modules": modules,
         "learning_rate": learning_rate,
     }
-    with tempfile.TemporaryDirectory() as work:
-        context = _context(Path(work) / "ckpt", config)
+
+    def report(progress: Progress) -> None:
+        if progress.step % 25 == 0 or progress.step == progress.total_steps:
+            print(
+                f"  step {progress.step}/{progress.total_steps}, epoch {progress.epoch}, loss "
+                f"{progress.loss if progress.loss is None else round(progress.loss, 3)}, "
+                f"ETA {progress.eta_seconds} s",
+                flush=True,
+            )
+
+    with tempfile.TemporaryDirectory() as temporary:
+        directory = work or Path(temporary)
+        output = directory / "out"
         trained_started = time.perf_counter()
-        trained = train_lora(rows, Path(work) / "out", context, base=base, base_name=base.name)
+        if (output / "config.json").exists():
+            metrics: dict[str, Any] = {"kept": str(output)}
+        else:
+            context = _context(directory / "ckpt", config, checkpoint_every=25 if work else 10_000)
+            context.report = report
+            metrics = train_lora(rows, output, context, base=base, base_name=base.name).metrics
         train_seconds = time.perf_counter() - trained_started
-        tuned_accuracy = accuracy(Path(work) / "out")
+        tuned_accuracy = accuracy(output)
     shown = "question and its choices" if listed else "question stem"
     print(
         f"OpenBookQA dev (first {len(dev)}), top-3 retrieved facts, {shown}, choice by answer-token "
         f"loss: base {100 * base_accuracy:.1f}%, LoRA-tuned ({', '.join(modules)}; {epochs} epoch(s), "
-        f"learning rate {learning_rate:g}; training metrics {trained.metrics}) "
+        f"learning rate {learning_rate:g}; training metrics {metrics}) "
         f"on the first {len(train)} train questions {100 * tuned_accuracy:.1f}% "
         f"({train_seconds:.0f} s training; {time.perf_counter() - started:.0f} s total)"
     )
@@ -323,6 +349,12 @@ def main() -> None:
     parser.add_argument(
         "--obqa-modules", default="q_proj,k_proj,v_proj,o_proj", help="the LoRA target modules"
     )
+    parser.add_argument(
+        "--obqa-work",
+        type=Path,
+        default=None,
+        help="keep checkpoints (every 25 steps; a new run resumes) and the tuned model here",
+    )
     options = parser.parse_args()
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -341,6 +373,7 @@ def main() -> None:
             epochs=options.obqa_epochs,
             learning_rate=options.obqa_learning_rate,
             modules=options.obqa_modules.split(","),
+            work=options.obqa_work,
         )
         return
     with embedding_cache(WORK):
