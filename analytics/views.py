@@ -15,6 +15,7 @@ from lti_tool.models import LtiLaunch
 from eduai.courses.access import course_learner_is, course_member_is, course_staff_is
 from eduai.courses.models import Course
 from eduai.lti.selectors import LaunchRecord, launch_record_get
+from eduai.web.htmx import htmx_request_is
 from eduai.web.toasts import toast_trigger
 
 from .exports import EXPORTS
@@ -101,7 +102,7 @@ def practice_attempt(request: HttpRequest, course_id: int) -> HttpResponse:
         )
     except ValidationError as error:
         return HttpResponse("; ".join(error.messages), status=400)
-    if not request.headers.get("HX-Request"):
+    if not htmx_request_is(request):
         return redirect("analytics-web:next-step", course_id=course.pk)
     panel = next_step_panel(course, request.user)  # type: ignore[arg-type]
     response = render(request, "analytics/_next_step.html", panel)

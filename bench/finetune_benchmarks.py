@@ -294,7 +294,8 @@ def openbookqa(
     def report(progress: Progress) -> None:
         if progress.step % 25 == 0 or progress.step == progress.total_steps:
             print(
-                f"  step {progress.step}/{progress.total_steps}, epoch {progress.epoch}, loss "
+                # Progress.epoch counts from 0 and its loss is this step's (not a running mean).
+                f"  step {progress.step}/{progress.total_steps}, epoch {progress.epoch + 1}, step loss "
                 f"{progress.loss if progress.loss is None else round(progress.loss, 3)}, "
                 f"ETA {progress.eta_seconds} s",
                 flush=True,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from eduai.courses.access import course_member_is, course_staff_is
 from eduai.courses.models import Course, Enrollment
 from eduai.lti.selectors import LaunchRecord
+from eduai.web.htmx import htmx_request_is
 from eduai.web.templatetags.ui import ReviewRow
 
 from . import selectors, services
@@ -161,7 +162,7 @@ def submission_submit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         status = 400
     record = _record(user, assignment)
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not htmx_request_is(request):
         return assignment_page(request, record, form=form, accepted=accepted, status=status)
     context = {"form": form, "accepted": accepted, "component_id": SUBMIT_COMPONENT_ID}
     context["submit_url"] = reverse("grading:submit", args=[assignment.pk])
@@ -202,7 +203,7 @@ def review_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     # The queue reloads without the approved rows; the result follows as a toast on the new page
     # (one sent with HX-Trigger would vanish with the page that showed it).
     messages.success(request, text)
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not htmx_request_is(request):
         return redirect(page)
     response = HttpResponse(format_html('<p role="status">{}</p>', text))
     response["HX-Redirect"] = page

@@ -745,10 +745,11 @@ def faq_endorse(*, message: Message, user: User, answer: str = "", question: str
     course_id = message.conversation.course_id
     if message.role != Message.Role.TUTOR or not course_staff_is(user=user, course_id=course_id):
         raise ValidationError("Only the course's instructors can endorse its tutor's answers.")
-    asked = question.strip() or (message.reply_to.redacted_text if message.reply_to else "")
+    given = question.strip()
+    asked = given or (message.reply_to.redacted_text if message.reply_to else "")
     endorsed = answer.strip() or message.text
     _faq_text_check(asked, endorsed)
-    if question.strip():
+    if given:
         asked = redact(asked, people=course_people(course_id=course_id)).text
     faq = FaqEntry.objects.create(
         course_id=course_id,

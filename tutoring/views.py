@@ -29,6 +29,7 @@ from eduai.courses.models import Course
 from eduai.documents import DocumentError
 from eduai.lti.selectors import LaunchRecord, launch_record_get
 from eduai.ml.views import stream_response
+from eduai.web.htmx import htmx_request_is
 from eduai.web.templatetags.ui import ChatMessage
 from eduai.web.toasts import toast_trigger
 
@@ -75,6 +76,11 @@ def _link_id(request: HttpRequest, course: Course) -> int | None:
     return record.resource_link.pk if record and record.resource_link else None
 
 
+def _with_link(url: str, link_id: int | None) -> str:
+    """``url`` for the page of resource link ``link_id`` (none: the course's own settings)."""
+    return f"{url}?link={link_id}" if link_id else url
+
+
 # --- Server-Sent Events of an answer ----------------------------------------------------------
 @require_GET
 def answer_events(request: HttpRequest, stream_id: UUID) -> HttpResponseBase:
@@ -107,9 +113,7 @@ def chat(request: HttpRequest, course_id: int) -> HttpResponse:
         .first()
     )
     thread = _thread(conversation)
-    start_url = reverse("tutoring-api:question-ask", args=[course.pk]) + (
-        f"?link={link_id}" if link_id else ""
-    )
+    start_url = _with_link(reverse("tutoring-api:question-ask", args=[course.pk]), link_id)
     context = {
         "course": course,
         "record": _record(request, course),
@@ -122,7 +126,7 @@ def chat(request: HttpRequest, course_id: int) -> HttpResponse:
             for message in thread
             if message.text and message.status != Message.Status.REFUSED
         ],
-        "thread_url": reverse("tutoring:thread", args=[course.pk]) + (f"?link={link_id}" if link_id else ""),
+        "thread_url": _with_link(reverse("tutoring:thread", args=[course.pk]), link_id),
     }
     return render(request, "tutoring/chat.html", context)
 
@@ -148,7 +152,7 @@ def notice_accept(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _course_for(request, course_id, staff=False)
     services.notice_accept(user=_user(request), course=course)
     link_id = _link_id(request, course)
-    return redirect(reverse("tutoring:chat", args=[course.pk]) + (f"?link={link_id}" if link_id else ""))
+    return redirect(_with_link(reverse("tutoring:chat", args=[course.pk]), link_id))
 
 
 def _student_answer(request: HttpRequest, message_id: int) -> Message:
@@ -168,6 +172,10 @@ def answer_rate(request: HttpRequest, message_id: int) -> HttpResponse:
         rating = float(request.POST.get("rating", ""))
         services.message_rate(message=message, user=_user(request), rating=rating)
     except (ValueError, ValidationError):
+        if not htmx_request_is(request):
+            # A plain form post: back to the answer, with the error as a message.
+            messages.error(request, _("A rating is between 0 and 1."))
+            return _chat_redirect(message)
         return HttpResponse(_("A rating is between 0 and 1."), status=400)
     return _answer_changed(request, message, level="success", text=_("Thank you for rating this answer."))
 
@@ -182,14 +190,18 @@ def answer_flag(request: HttpRequest, message_id: int) -> HttpResponse:
     )
 
 
+def _chat_redirect(message: Message) -> HttpResponse:
+    """Back to the chat page of ``message``'s conversation, at the message."""
+    chat_url = reverse("tutoring:chat", args=[message.conversation.course_id])
+    return redirect(_with_link(chat_url, message.conversation.resource_link_id) + f"#message-{message.pk}")
+
+
 def _answer_changed(request: HttpRequest, message: Message, *, level: str, text: str) -> HttpResponse:
     """htmx gets the answer again (with a toast); a plain form post (before htmx has wired the
     form, or without JavaScript) goes back to the chat page, with the notice as a message."""
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not htmx_request_is(request):
         getattr(messages, level)(request, text)
-        link_id = message.conversation.resource_link_id
-        chat_url = reverse("tutoring:chat", args=[message.conversation.course_id])
-        return redirect(chat_url + (f"?link={link_id}" if link_id else "") + f"#message-{message.pk}")
+        return _chat_redirect(message)
     response = render(
         request, "tutoring/_message.html", {"message": message, "course": message.conversation.course}
     )
@@ -272,9 +284,7 @@ def _manage_plain_post(
     if saved:
         messages.success(request, saved)
         link_id = _link_id(request, course)
-        return redirect(
-            reverse("tutoring:manage", args=[course.pk]) + (f"?link={link_id}" if link_id else "")
-        )
+        return redirect(_with_link(reverse("tutoring:manage", args=[course.pk]), link_id))
     return render(request, "tutoring/manage.html", _manage_context(request, course, **forms), status=400)
 
 
@@ -285,7 +295,7 @@ def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
     link_id = _link_id(request, course)
     form = _settings_form(course, link_id, request.POST)
     if not form.is_valid():
-        if not request.htmx:  # type: ignore[attr-defined]
+        if not htmx_request_is(request):
             return _manage_plain_post(request, course, settings_form=form)
         return render(
             request,
@@ -299,7 +309,7 @@ def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
         resource_link=link,
         **{name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS},
     )
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not htmx_request_is(request):
         return _manage_plain_post(request, course, saved=_("Tutor settings saved."))
     response = render(
         request,
@@ -340,7 +350,7 @@ def material_upload(request: HttpRequest, course_id: int) -> HttpResponse:
             form.add_error("file" if form.cleaned_data["file"] else "text", str(error))
             status = 400
         else:
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not htmx_request_is(request):
                 saved = _("Added: %(title)s. It is being processed.") % {"title": material.title}
                 return _manage_plain_post(request, course, saved=saved)
             response = render(
@@ -352,7 +362,7 @@ def material_upload(request: HttpRequest, course_id: int) -> HttpResponse:
             return response
     else:
         status = 400
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not htmx_request_is(request):
         return _manage_plain_post(request, course, material_form=form)
     return render(request, "tutoring/_upload.html", {"course": course, "material_form": form}, status=status)
 
@@ -362,7 +372,11 @@ def material_upload(request: HttpRequest, course_id: int) -> HttpResponse:
 def material_delete(request: HttpRequest, material_id: int) -> HttpResponse:
     material = get_object_or_404(Material, pk=material_id)
     course = _course_for(request, material.course_id, staff=True)
+    title = material.title
     services.material_delete(material=material)
+    if not htmx_request_is(request):
+        messages.success(request, _("Material deleted: %(title)s.") % {"title": title})
+        return redirect("tutoring:manage", course.pk)
     response = render(
         request,
         "tutoring/_materials.html",
@@ -466,7 +480,7 @@ def faq_remove(request: HttpRequest, faq_id: int) -> HttpResponse:
     course = _course_for(request, entry.course_id, staff=True)
     services.faq_delete(faq=entry)
     messages.success(request, _("FAQ entry deleted."))
-    if request.headers.get("HX-Request"):
+    if htmx_request_is(request):
         # Confirmed through htmx (hx-confirm): the page is loaded again, with the message.
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("tutoring:faq", args=[course.pk])
@@ -504,7 +518,7 @@ def answer_endorse(request: HttpRequest, message_id: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error("answer", error)
     if form.is_valid():
-        if not request.htmx:  # type: ignore[attr-defined]
+        if not htmx_request_is(request):
             # A plain form post: back to the conversation, with the notice.
             messages.success(request, _("Endorsed: students asking this question get this answer."))
             return redirect("tutoring:conversation", message.conversation_id)

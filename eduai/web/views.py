@@ -11,6 +11,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from .forms import SubmissionForm
+from .htmx import htmx_request_is
 from .templatetags.ui import ChatMessage, ReviewRow
 from .toasts import toast_trigger
 
@@ -74,7 +75,7 @@ def components_review(request: HttpRequest) -> HttpResponse:
 def _submission_fragment(
     request: HttpRequest, form: SubmissionForm, *, status: int = 200, accepted: str = ""
 ) -> HttpResponse:
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not htmx_request_is(request):
         # Without JavaScript the form posted as a whole page: answer with the whole page.
         context = {**_gallery_context(request, form), "submission_accepted": accepted}
         return render(request, "web/components.html", context, status=status)

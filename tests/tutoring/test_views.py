@@ -7,7 +7,7 @@ from django.test import Client
 from analytics.models import LearningEvent
 from tests.factories import UserFactory
 from tutoring import services
-from tutoring.models import Chunk, FaqEntry, TutorSettings
+from tutoring.models import Chunk, FaqEntry, Material, TutorSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,20 @@ def test_the_thread_shows_sources_and_rating_buttons(tutor_course, django_captur
     )
     assert 'value="0" aria-describedby' in rated.content.decode()
     assert "HX-Trigger" in rated.headers
-    assert student.post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "x"}).status_code == 400
+    assert (
+        student.post(
+            f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "x"}, HTTP_HX_REQUEST="true"
+        ).status_code
+        == 400
+    )
+    # Without htmx an invalid rating goes back to the answer with the error; the 0 stays.
+    invalid_plain = student.post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "x"}, follow=True)
+    assert invalid_plain.redirect_chain == [
+        (f"/tutoring/courses/{tutor_course.course.pk}/#message-{asked.answer.pk}", 302)
+    ]
+    assert "A rating is between 0 and 1." in invalid_plain.content.decode()
+    asked.answer.refresh_from_db()
+    assert asked.answer.rating == 0
     assert (
         _client(tutor_course.classmate)
         .post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "1"})
@@ -158,6 +171,27 @@ def test_the_instructor_page_settings_and_upload(tutor_course, django_capture_on
     materials = teacher.get(base + "materials/").content.decode()
     assert "Waiting to be processed" in materials
     assert "every 2s" in materials
+
+
+def test_deleting_a_material_with_htmx_and_as_a_plain_form(tutor_course):
+    teacher = _client(tutor_course.instructor)
+    base = f"/tutoring/courses/{tutor_course.course.pk}/manage/"
+    kept = services.material_create(
+        course=tutor_course.course, user=tutor_course.instructor, title="Enzymes", text="Catalysts."
+    )
+    url = f"/tutoring/materials/{tutor_course.material.pk}/delete/"
+    assert f'method="post" action="{url}"' in teacher.get(base).content.decode()
+    assert _client(tutor_course.student).post(url).status_code == 404
+    deleted = teacher.post(url, follow=True)
+    assert deleted.redirect_chain == [(base, 302)]
+    assert "Material deleted: Photosynthesis." in deleted.content.decode()
+    assert not Chunk.objects.filter(material_id=tutor_course.material.pk).exists()
+    fragment = teacher.post(f"/tutoring/materials/{kept.pk}/delete/", HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    assert "HX-Trigger" in fragment.headers
+    assert 'id="materials"' in fragment.content.decode()
+    assert not Material.objects.filter(pk__in=[tutor_course.material.pk, kept.pk]).exists()
+    assert Material.objects.filter(course=tutor_course.course).exists()  # the fixture's other one
 
 
 def test_the_conversation_page_is_pseudonymised(tutor_course, django_capture_on_commit_callbacks):
