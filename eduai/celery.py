@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import redis.exceptions
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from django.db import InterfaceError, OperationalError
 from kombu import Queue as KombuQueue
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -62,6 +62,19 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 logger = logging.getLogger(__name__)
+
+
+@signals.setup_logging.connect
+def logging_from_django(loglevel: int | str | None = None, **kwargs: Any) -> None:
+    """Workers log through Django's ``LOGGING`` (whose handlers redact personal data), not
+    through handlers of Celery's own; ``--loglevel`` still sets the level."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
 
 
 def task_send(task: "Task[Any, Any]", *args: Any) -> bool:

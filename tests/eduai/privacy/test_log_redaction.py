@@ -1,0 +1,86 @@
+"""Log lines are redacted of personal data by the site's handlers, in web processes and workers."""
+
+import io
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from eduai.celery import logging_from_django
+from eduai.privacy.log_redaction import PersonalDataFilter, log_text_redact
+
+STREAM = "3f2a91c0-1234-4567-8910-123456789012"
+
+
+@pytest.fixture
+def console() -> Iterator[io.StringIO]:
+    """What the site's console handler writes (the handler LOGGING configured, on the root)."""
+    handler = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, PersonalDataFilter) for f in h.filters)
+    )
+    written = io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(written)
+    yield written
+    handler.setStream(previous)
+
+
+def test_log_text_keeps_uuids_and_drops_personal_data():
+    text = f"stream {STREAM} for maria.g@school.edu, phone +1 (555) 123-4567, id S20231234"
+    assert log_text_redact(text) == f"stream {STREAM} for [email], phone [phone], id [student-id]"
+
+
+def test_the_site_handler_redacts_messages_arguments_and_exceptions(console):
+    log = logging.getLogger("eduai.tests.logs")
+    log.warning("answer %s of %s failed", STREAM, "maria.g@school.edu")
+    try:
+        raise ValueError("cannot parse 'call me on 138 0013 8000'")
+    except ValueError:
+        log.exception("upload of %s refused", "liwei@school.edu")
+    written = console.getvalue()
+    assert f"answer {STREAM} of [email] failed" in written
+    assert "upload of [email] refused" in written
+    assert "ValueError: cannot parse 'call me on [phone]'" in written
+    assert "school.edu" not in written
+    assert "0013" not in written
+
+
+def test_a_broken_format_is_left_for_logging_to_report(console):
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
+    assert PersonalDataFilter().filter(record)
+    assert record.args == ("many",)
+
+
+def test_celery_workers_log_through_the_same_handlers():
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        logging_from_django(loglevel="WARNING")
+        assert root.level == logging.WARNING
+        assert any(isinstance(f, PersonalDataFilter) for h in root.handlers for f in h.filters)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+
+
+def test_a_fresh_process_with_the_workers_logging_set_up_redacts_its_lines():
+    """The call a Celery worker makes at start (``app.log.setup``), in a process of its own."""
+    script = (
+        "import logging, django, os;"
+        "os.environ.setdefault('SECRET_KEY', 'x');"
+        "from eduai.celery import app;"
+        "app.log.setup(loglevel='INFO');"
+        "logging.getLogger('celery.worker').info('hello from maria.g@school.edu')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "hello from [email]" in done.stderr
+    assert "school.edu" not in done.stderr
