@@ -117,6 +117,10 @@ def _environment(database_url: str, redis_url: str, var_dir: Path) -> dict[str, 
         "GRADING_SCORING_DAILY_PER_STUDENT": "0",
         "GRADING_SCORING_DAILY_PER_COURSE": "0",
         "TUTOR_COURSE_DAILY_QUESTIONS": "0",
+        # The per-minute course caps too (they refuse or delay, on purpose, what the run measures).
+        "TUTOR_COURSE_QUESTIONS_PER_MINUTE": "0",
+        "GRADING_SCORING_PER_MINUTE_PER_STUDENT": "0",
+        "GRADING_SCORING_PER_MINUTE_PER_COURSE": "0",
     }
 
 

@@ -77,8 +77,9 @@ def logging_from_django(loglevel: int | str | None = None, **kwargs: Any) -> Non
         logging.getLogger().setLevel(loglevel)
 
 
-def task_send(task: "Task[Any, Any]", *args: Any) -> bool:
-    """Enqueue ``task(*args)``; False, logged, when the broker cannot take it.
+def task_send(task: "Task[Any, Any]", *args: Any, countdown: int = 0) -> bool:
+    """Enqueue ``task(*args)`` (to run ``countdown`` seconds from now when given); False, logged,
+    when the broker cannot take it.
 
     Only for work recorded as a row first (a submission waiting for its AI grade, a tutor answer
     pending, a material to ingest, a score passback): the row is the durable record, and the
@@ -86,7 +87,10 @@ def task_send(task: "Task[Any, Any]", *args: Any) -> bool:
     waiting, so a broker outage delays that work instead of failing the request that stored it.
     """
     try:
-        task.delay(*args)
+        if countdown:
+            task.apply_async(args, countdown=countdown)
+        else:
+            task.delay(*args)
     except BROKER_ERRORS as error:
         logger.warning("broker unavailable, %s%r left for its sweep: %s", task.name, args, error)
         return False

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from eduai.audit.models import AuditEntry
 from eduai.courses.access import course_staff_is
+from eduai.operations.limits import BURST_WINDOW, day_start
 
 from .feedback import FIELDS
 from .models import AiGrade, Assignment, ConfirmedGrade, Submission
@@ -148,15 +150,50 @@ def submissions_pending(*, assignment: Assignment) -> QuerySet[Submission]:
 SCORING_REQUESTED = (Submission.Status.QUEUED, Submission.Status.SCORED, Submission.Status.FAILED)
 
 
-def scoring_requests_today(*, course_id: int, student_id: int) -> tuple[int, int]:
-    """AI scoring requests since the start of the UTC day: the student's in the course, and the
-    whole course's."""
+@dataclass(frozen=True)
+class ScoringRequests:
+    """AI scoring requests of the student in the course and of the whole course: since the start
+    of the UTC day, and in the burst window (``eduai.operations.limits``)."""
+
+    student_today: int
+    course_today: int
+    student_burst: int
+    course_burst: int
+
+
+def scoring_requests_counted(*, course_id: int, student_id: int) -> ScoringRequests:
     now = timezone.now()
-    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day, burst_start = day_start(now), now - BURST_WINDOW
+    today, burst, own = (
+        Q(submitted_at__gte=start_of_day),
+        Q(submitted_at__gte=burst_start),
+        Q(student_id=student_id),
+    )
     counts = Submission.objects.filter(
-        assignment__course_id=course_id, submitted_at__gte=start_of_day, status__in=SCORING_REQUESTED
-    ).aggregate(student=Count("id", filter=Q(student_id=student_id)), course=Count("id"))
-    return int(counts["student"]), int(counts["course"])
+        assignment__course_id=course_id,
+        submitted_at__gte=min(start_of_day, burst_start),
+        status__in=SCORING_REQUESTED,
+    ).aggregate(
+        student_today=Count("id", filter=today & own),
+        course_today=Count("id", filter=today),
+        student_burst=Count("id", filter=burst & own),
+        course_burst=Count("id", filter=burst),
+    )
+    return ScoringRequests(**{name: int(count) for name, count in counts.items()})
+
+
+def scoring_burst_leaves_at(*, course_id: int, student_id: int | None, position: int) -> datetime | None:
+    """When the ``position``-th oldest AI scoring request of the burst window (the student's in
+    the course, or with ``student_id`` None the whole course's) leaves it; None if there are fewer."""
+    requested = Submission.objects.filter(
+        assignment__course_id=course_id,
+        submitted_at__gte=timezone.now() - BURST_WINDOW,
+        status__in=SCORING_REQUESTED,
+    )
+    if student_id is not None:
+        requested = requested.filter(student_id=student_id)
+    found = requested.order_by("submitted_at").values_list("submitted_at", flat=True)[position - 1 : position]
+    return found[0] + BURST_WINDOW if found else None
 
 
 def submissions_confirmed(*, assignment: Assignment) -> QuerySet[ConfirmedGrade]:

@@ -21,6 +21,7 @@ scope ``assignment:<id>``, whose production version the scoring task picks.
 import hashlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
@@ -48,6 +49,7 @@ from eduai.documents import DocumentError, extract_text
 from eduai.ml.models import ModelVersion
 from eduai.ml.selectors import model_version_production
 from eduai.ml.storage import verify_checksum
+from eduai.operations.limits import seconds_to_next_day
 from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import Person, redact
 from eduai.privacy.roster import course_people
@@ -308,13 +310,13 @@ def submission_create(
     # The row and the file are committed: whatever happens next, the work is kept.
     if upload is not None:
         text = _submission_text_read(submission)
-    limit = _scoring_limit_reached(submission)
-    submission = _submission_queue(submission=submission, text=text, held_because=limit)
+    limit, wait = _scoring_limits(submission)
+    submission = _submission_queue(submission=submission, text=text, held_because=limit, defer_seconds=wait)
     if limit and submission.status == Submission.Status.HELD:
         raise ScoringLimitError(
             f"{limit} Your answer is stored; your instructor will grade it.",
             submission=submission,
-            retry_after=_seconds_to_next_day(now),
+            retry_after=seconds_to_next_day(now),
         )
     return submission
 
@@ -345,28 +347,34 @@ def _submission_text_read(submission: Submission) -> str:
     return text
 
 
-def _seconds_to_next_day(now: datetime) -> int:
-    """Seconds until the next UTC midnight, when the daily limits start again."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    return max(int((midnight - now).total_seconds()), 1)
-
-
-def _scoring_limit_reached(submission: Submission) -> str:
-    """Why this submission may not go to AI scoring today (abuse limits), or ""."""
-    per_student, per_course = (
-        settings.GRADING_SCORING_DAILY_PER_STUDENT,
-        settings.GRADING_SCORING_DAILY_PER_COURSE,
-    )
-    if not per_student and not per_course:
-        return ""
-    student_today, course_today = selectors.scoring_requests_today(
-        course_id=submission.assignment.course_id, student_id=submission.student_id
-    )
-    if per_student and student_today >= per_student:
-        return f"You have sent {per_student} answers to AI grading in this course today, the daily limit."
-    if per_course and course_today >= per_course:
-        return "This course has reached today's limit of AI grading."
-    return ""
+def _scoring_limits(submission: Submission) -> tuple[str, int]:
+    """The abuse limits on AI scoring, for this submission: why it may not go to AI scoring today
+    (a daily limit: it is held for the instructor), or ""; and, under the daily limits, the
+    seconds its scoring waits over a burst limit (it is queued with that delay), or 0."""
+    daily = settings.GRADING_SCORING_DAILY_PER_STUDENT, settings.GRADING_SCORING_DAILY_PER_COURSE
+    burst = settings.GRADING_SCORING_PER_MINUTE_PER_STUDENT, settings.GRADING_SCORING_PER_MINUTE_PER_COURSE
+    if not any(daily) and not any(burst):
+        return "", 0
+    course_id, student_id = submission.assignment.course_id, submission.student_id
+    counted = selectors.scoring_requests_counted(course_id=course_id, student_id=student_id)
+    per_student, per_course = daily
+    if per_student and counted.student_today >= per_student:
+        return f"You have sent {per_student} answers to AI grading in this course today, the daily limit.", 0
+    if per_course and counted.course_today >= per_course:
+        return "This course has reached today's limit of AI grading.", 0
+    # Over a burst limit the scoring waits until enough of the window's requests have left it for
+    # this one to be within the limit: bursts are spread out, and nothing is refused.
+    leaves = [
+        selectors.scoring_burst_leaves_at(course_id=course_id, student_id=who, position=count - limit + 1)
+        for who, count, limit in (
+            (student_id, counted.student_burst, burst[0]),
+            (None, counted.course_burst, burst[1]),
+        )
+        if limit and count >= limit
+    ]
+    now = timezone.now()
+    waits = [math.ceil((moment - now).total_seconds()) for moment in leaves if moment is not None]
+    return "", max([1, *waits]) if leaves else 0
 
 
 def _audit_subject(submission: Submission) -> dict[str, object]:
@@ -381,10 +389,16 @@ def _audit_subject(submission: Submission) -> dict[str, object]:
 
 @transaction.atomic
 def _submission_queue(
-    *, submission: Submission, text: str, held_because: str = "", enqueue: bool = True
+    *,
+    submission: Submission,
+    text: str,
+    held_because: str = "",
+    enqueue: bool = True,
+    defer_seconds: int = 0,
 ) -> Submission:
     """The submission becomes the student's current attempt and goes to AI scoring, or, over a
-    scoring limit (``held_because``), is held for the instructor. Only a submission still
+    scoring limit (``held_because``), is held for the instructor; over a burst limit its scoring
+    task waits ``defer_seconds``. Only a submission still
     "received" moves on: when the student's request and an instructor's "Grade these again"
     (``submissions_rescore``, which sends its batch itself: ``enqueue`` off) race over one, the
     first queues it and the other leaves it as it is."""
@@ -418,16 +432,20 @@ def _submission_queue(
         knowledge_points=submission.assignment.knowledge_points.all(),
     )
     if enqueue and not held_because:
-        transaction.on_commit(lambda: _enqueue_scoring([submission.pk]))
+        if defer_seconds:
+            transaction.on_commit(lambda: _enqueue_scoring([submission.pk], countdown=defer_seconds))
+        else:
+            transaction.on_commit(lambda: _enqueue_scoring([submission.pk]))
     return submission
 
 
-def _enqueue_scoring(submission_ids: list[int]) -> None:
-    """Send a batch to the inference queue; with the broker down the submissions stay queued
-    and ``submissions_requeue_stale`` sends them later."""
+def _enqueue_scoring(submission_ids: list[int], *, countdown: int = 0) -> None:
+    """Send a batch to the inference queue (to run ``countdown`` seconds from now, for a burst
+    limit); with the broker down the submissions stay queued and ``submissions_requeue_stale``
+    sends them later."""
     from .tasks import submissions_score as score_task  # tasks import this module
 
-    task_send(score_task, submission_ids)
+    task_send(score_task, submission_ids, countdown=countdown)
 
 
 def submissions_rescore(*, assignment: Assignment) -> list[int]:

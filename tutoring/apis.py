@@ -30,6 +30,7 @@ REFUSAL_STATUS = {
     "burst": 429,
     "quota": 429,
     "course_quota": 429,
+    "course_burst": 429,
     "not_enrolled": 403,
     "disabled": 403,
     "notice": 403,
@@ -257,7 +258,9 @@ class QuestionAskApi(APIView):
             429: OpenApiResponse(
                 RefusalSerializer,
                 description="Too many questions: a burst (``burst``), the student's daily quota "
-                "(``quota``) or the course's (``course_quota``); the question is stored.",
+                "(``quota``), the course's (``course_quota``) or the course's burst limit "
+                "(``course_burst``); the question is stored. ``Retry-After``: seconds until the "
+                "limit lets questions in again.",
             ),
         },
     )
@@ -280,6 +283,7 @@ class QuestionAskApi(APIView):
             return Response(
                 {"detail": refusal.message, "code": refusal.code},
                 status=REFUSAL_STATUS.get(refusal.code, 400),
+                headers={"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None,
             )
         body = {
             "question_id": asked.question.pk,

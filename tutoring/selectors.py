@@ -3,7 +3,6 @@
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 from django.contrib.auth.models import User
@@ -12,6 +11,7 @@ from django.utils import timezone
 from lti_tool.models import LtiResourceLink
 
 from eduai.courses.models import Course
+from eduai.operations.limits import BURST_WINDOW, day_start
 from eduai.privacy.pseudonyms import pseudonym
 from grading.models import Assignment
 
@@ -68,35 +68,35 @@ def notice_accepted(*, user: User, course_id: int) -> bool:
 
 
 def questions_counted(*, user: User, course_id: int, before_id: int | None = None) -> tuple[int, int]:
-    """The student's accepted questions in the course: today (UTC day) and in the last minute.
+    """The student's accepted questions in the course: today (UTC day) and in the burst window.
 
     With ``before_id``, only the questions stored before that one count (a question being checked
     counts those still being checked ahead of it, not those behind it: of two asked at once at
     the limit, the first is accepted)."""
+    return _questions_counted(
+        Message.objects.filter(conversation__course_id=course_id, conversation__student=user), before_id
+    )
+
+
+def course_questions_counted(*, course_id: int, before_id: int | None = None) -> tuple[int, int]:
+    """The course's accepted questions (all its students): today (UTC day) and in the burst
+    window; with ``before_id``, those stored before that one (as in ``questions_counted``)."""
+    return _questions_counted(Message.objects.filter(conversation__course_id=course_id), before_id)
+
+
+def _questions_counted(messages: QuerySet[Message], before_id: int | None) -> tuple[int, int]:
     now = timezone.now()
-    questions = Message.objects.filter(
-        conversation__course_id=course_id, conversation__student=user, role=Message.Role.STUDENT
+    start_of_day, burst_start = day_start(now), now - BURST_WINDOW
+    questions = messages.filter(
+        role=Message.Role.STUDENT, created_at__gte=min(start_of_day, burst_start)
     ).exclude(status=Message.Status.REFUSED)
     if before_id is not None:
         questions = questions.filter(pk__lt=before_id)
-    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     counts = questions.aggregate(
         today=Count("id", filter=Q(created_at__gte=start_of_day)),
-        minute=Count("id", filter=Q(created_at__gte=now - timedelta(minutes=1))),
+        burst=Count("id", filter=Q(created_at__gte=burst_start)),
     )
-    return int(counts["today"]), int(counts["minute"])
-
-
-def course_questions_today(*, course_id: int, before_id: int | None = None) -> int:
-    """The course's accepted questions since the start of the UTC day (all its students); with
-    ``before_id``, those stored before that one (as in ``questions_counted``)."""
-    start_of_day = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    questions = Message.objects.filter(
-        conversation__course_id=course_id, role=Message.Role.STUDENT, created_at__gte=start_of_day
-    ).exclude(status=Message.Status.REFUSED)
-    if before_id is not None:
-        questions = questions.filter(pk__lt=before_id)
-    return questions.count()
+    return int(counts["today"]), int(counts["burst"])
 
 
 def open_assignments(*, course_id: int) -> list[OpenAssignment]:

@@ -36,6 +36,7 @@ from eduai.ml.circuit import CircuitOpenError
 from eduai.ml.generator import GenerationRequest
 from eduai.ml.streams import STREAM_LIFETIME_SECONDS, event_store
 from eduai.ml.validation import validated_messages
+from eduai.operations.limits import BURST_WINDOW, seconds_to_next_day
 from eduai.operations.stale_work import resend_each
 from eduai.privacy.pseudonyms import pseudonym
 from eduai.privacy.redaction import redact
@@ -70,12 +71,14 @@ HOLD_BACK_WORDS_WITH_ASSIGNMENTS = 10
 
 
 class TutorRefusedError(Exception):
-    """A question the tutor will not take (the question itself is stored, with the reason)."""
+    """A question the tutor will not take (the question itself is stored, with the reason);
+    ``retry_after``: the seconds until a limit that refused it lets questions in again."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 def _sha256(text: str) -> str:
@@ -346,10 +349,12 @@ def conversation_current(
     return conversation
 
 
-def _refuse(question: Message, code: str, reason: str) -> TutorRefusedError:
+def _refuse(
+    question: Message, code: str, reason: str, *, retry_after: int | None = None
+) -> TutorRefusedError:
     question.status, question.refusal_reason = Message.Status.REFUSED, reason[:255]
     question.save(update_fields=["status", "refusal_reason"])
-    return TutorRefusedError(code, reason)
+    return TutorRefusedError(code, reason, retry_after=retry_after)
 
 
 def question_ask(
@@ -363,7 +368,8 @@ def question_ask(
     """Store the question, check it may be asked, and start its answer.
 
     Raises ``TutorRefusedError`` (with ``code``: not_enrolled, empty, too_long, disabled, notice,
-    burst, quota, course_quota) after storing the question as refused with that reason.
+    burst, quota, course_quota, course_burst) after storing the question as refused with that
+    reason; a limit's refusal says when to ask again (``retry_after``).
     """
     if not course_learner_is(user=student, course_id=course.pk):
         raise TutorRefusedError("not_enrolled", "Only students of this course can ask its tutor.")
@@ -386,26 +392,45 @@ def question_ask(
     if not selectors.notice_accepted(user=student, course_id=course.pk):
         raise _refuse(question, "notice", "Accept the AI-use notice before asking the tutor.")
     today, last_minute = selectors.questions_counted(user=student, course_id=course.pk, before_id=question.pk)
+    next_day = seconds_to_next_day(timezone.now())
+    burst_seconds = int(BURST_WINDOW.total_seconds())
     if last_minute >= tutor.burst_limit:
         raise _refuse(
             question,
             "burst",
             f"At most {tutor.burst_limit} questions a minute: wait a moment and ask again.",
+            retry_after=burst_seconds,
         )
     if today >= tutor.daily_quota:
         raise _refuse(
-            question, "quota", f"You have asked {tutor.daily_quota} questions today, the daily limit."
-        )
-    course_limit = settings.TUTOR_COURSE_DAILY_QUESTIONS
-    if (
-        course_limit
-        and selectors.course_questions_today(course_id=course.pk, before_id=question.pk) >= course_limit
-    ):
-        raise _refuse(
             question,
-            "course_quota",
-            "The tutor has answered as many questions in this course today as it can; ask again tomorrow.",
+            "quota",
+            f"You have asked {tutor.daily_quota} questions today, the daily limit.",
+            retry_after=next_day,
         )
+    course_daily, course_burst = (
+        settings.TUTOR_COURSE_DAILY_QUESTIONS,
+        settings.TUTOR_COURSE_QUESTIONS_PER_MINUTE,
+    )
+    if course_daily or course_burst:
+        course_today, course_minute = selectors.course_questions_counted(
+            course_id=course.pk, before_id=question.pk
+        )
+        if course_daily and course_today >= course_daily:
+            raise _refuse(
+                question,
+                "course_quota",
+                "The tutor has answered as many questions in this course today as it can; "
+                "ask again tomorrow.",
+                retry_after=next_day,
+            )
+        if course_burst and course_minute >= course_burst:
+            raise _refuse(
+                question,
+                "course_burst",
+                "The tutor is answering many questions in this course right now: ask again in a minute.",
+                retry_after=burst_seconds,
+            )
 
     people = course_people(course_id=course.pk)
     question.redacted_text = redact(text, people=people).text

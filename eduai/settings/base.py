@@ -254,11 +254,17 @@ GRADING_SUBMISSION_MAX_CHARS = env_int("GRADING_SUBMISSION_MAX_CHARS", 50_000, m
 # the instructor (grading/services.py), never dropped.
 GRADING_SCORING_DAILY_PER_STUDENT = env_int("GRADING_SCORING_DAILY_PER_STUDENT", 20, minimum=0)
 GRADING_SCORING_DAILY_PER_COURSE = env_int("GRADING_SCORING_DAILY_PER_COURSE", 3000, minimum=0)
+# Burst limits on AI scoring (0: no limit), per minute: over one, a submission is queued as usual
+# and its scoring waits until the minute's earlier requests let it in (spread out, not refused).
+GRADING_SCORING_PER_MINUTE_PER_STUDENT = env_int("GRADING_SCORING_PER_MINUTE_PER_STUDENT", 5, minimum=0)
+GRADING_SCORING_PER_MINUTE_PER_COURSE = env_int("GRADING_SCORING_PER_MINUTE_PER_COURSE", 600, minimum=0)
 
 # --- Tutor (tutoring/) ---------------------------------------------------------------------
 # Questions a whole course may ask its tutor per UTC day (0: no limit): the site's cap on model
 # load per course, above the per-student quota and burst limit instructors set in TutorSettings.
 TUTOR_COURSE_DAILY_QUESTIONS = env_int("TUTOR_COURSE_DAILY_QUESTIONS", 3000, minimum=0)
+# Questions a whole course may ask in one minute (0: no limit): the same cap against bursts.
+TUTOR_COURSE_QUESTIONS_PER_MINUTE = env_int("TUTOR_COURSE_QUESTIONS_PER_MINUTE", 300, minimum=0)
 
 # --- Fine-tuning (eduai/ml/training/) ------------------------------------------------------
 # A candidate is promoted only when its held-out metric beats production's by this much

@@ -1,5 +1,6 @@
-"""Abuse limits on AI scoring (per student and per course, per UTC day): a submission over a limit
-is stored and held for the instructor, with a clear 429 from the API; and the sweep that sends
+"""Abuse limits on AI scoring, per student and per course: over a daily limit a submission is
+stored and held for the instructor, with a clear 429 from the API; over a burst limit (per
+minute) it is queued and its scoring waits until the minute lets it in. And the sweep that sends
 again the submissions whose scoring task was lost."""
 
 from datetime import timedelta
@@ -11,7 +12,7 @@ from rest_framework.test import APIClient
 from eduai.courses.models import Enrollment
 from grading import services
 from grading.models import AiGrade, Submission
-from grading.selectors import scoring_requests_today, submissions_pending
+from grading.selectors import scoring_requests_counted, submissions_pending
 from grading.services import (
     ScoringLimitError,
     submission_create,
@@ -70,7 +71,8 @@ def test_over_the_student_limit_a_submission_is_stored_and_held(
     assert Submission.objects.get(pk=second.pk).superseded  # the held attempt is the current one
     assert 0 < refused.value.retry_after <= 24 * 3600
     # Held submissions do not count: the student is still at 2 requests today.
-    assert scoring_requests_today(course_id=assignment.course_id, student_id=student.pk) == (2, 2)
+    counted = scoring_requests_counted(course_id=assignment.course_id, student_id=student.pk)
+    assert (counted.student_today, counted.course_today) == (2, 2)
     # The instructor sees it waiting, and may send it to AI scoring (not limited).
     assert held in submissions_pending(assignment=assignment)
     with django_capture_on_commit_callbacks(execute=True):
@@ -101,18 +103,84 @@ def test_yesterdays_requests_and_other_courses_do_not_count(assignment, student,
         )
         Submission.objects.filter(pk=old.pk).update(submitted_at=yesterday)
     SubmissionFactory.create_batch(5, student=student, status=Submission.Status.SCORED)  # other courses
-    assert scoring_requests_today(course_id=assignment.course_id, student_id=student.pk) == (0, 0)
+    counted = scoring_requests_counted(course_id=assignment.course_id, student_id=student.pk)
+    assert (counted.student_today, counted.course_today) == (0, 0)
     assert submission_create(assignment=assignment, student=student, text=WEAK_ANSWER).status == "queued"
 
 
-def test_zero_switches_a_limit_off(assignment, student, settings, enqueued):
-    settings.GRADING_SCORING_DAILY_PER_STUDENT = 0
-    settings.GRADING_SCORING_DAILY_PER_COURSE = 0
+@pytest.fixture
+def sent_with_delay(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[int], int]]:
+    """The batches sent to the inference queue, with the seconds each waits."""
+    sent: list[tuple[list[int], int]] = []
+    monkeypatch.setattr(services, "_enqueue_scoring", lambda ids, countdown=0: sent.append((ids, countdown)))
+    return sent
+
+
+def _backdate(submission: Submission, seconds: float) -> None:
+    Submission.objects.filter(pk=submission.pk).update(
+        submitted_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_over_the_student_burst_limit_scoring_waits_for_the_minute(
+    assignment, student, settings, sent_with_delay, django_capture_on_commit_callbacks
+):
+    settings.GRADING_SCORING_PER_MINUTE_PER_STUDENT = 2
     assignment.max_attempts = 0
     assignment.save()
-    for _ in range(4):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = submission_create(assignment=assignment, student=student, text=WEAK_ANSWER)
+        second = submission_create(assignment=assignment, student=student, text=WEAK_ANSWER)
+    _backdate(first, 50)  # leaves the minute in 10 s
+    _backdate(second, 40)  # in 20 s
+    with django_capture_on_commit_callbacks(execute=True):
+        third = submission_create(assignment=assignment, student=student, text=GOOD_ANSWER)
+        fourth = submission_create(assignment=assignment, student=student, text=GOOD_ANSWER)
+    # Accepted and queued like any other (not held, nothing refused); their scoring waits until
+    # enough of the minute's earlier requests have left it.
+    assert (third.status, fourth.status) == (Submission.Status.QUEUED, Submission.Status.QUEUED)
+    assert [ids for ids, _ in sent_with_delay] == [[first.pk], [second.pk], [third.pk], [fourth.pk]]
+    delays = [delay for _, delay in sent_with_delay]
+    assert delays[:2] == [0, 0]
+    assert 9 <= delays[2] <= 11
+    assert 19 <= delays[3] <= 21
+    # A minute later the student is within the limit again.
+    for submission in (first, second, third, fourth):
+        _backdate(submission, 61)
+    with django_capture_on_commit_callbacks(execute=True):
         submission_create(assignment=assignment, student=student, text=WEAK_ANSWER)
+    assert sent_with_delay[-1][1] == 0
+
+
+def test_over_the_course_burst_limit_everyones_scoring_waits(
+    assignment, student, settings, sent_with_delay, django_capture_on_commit_callbacks
+):
+    settings.GRADING_SCORING_PER_MINUTE_PER_COURSE = 2
+    others = [_learner(assignment.course, f"learner-{index}") for index in range(2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for other in others:
+            _backdate(submission_create(assignment=assignment, student=other, text=WEAK_ANSWER), 30)
+        mine = submission_create(assignment=assignment, student=student, text=GOOD_ANSWER)
+    assert mine.status == Submission.Status.QUEUED
+    assert 29 <= sent_with_delay[-1][1] <= 31
+    counted = scoring_requests_counted(course_id=assignment.course_id, student_id=student.pk)
+    assert (counted.student_burst, counted.course_burst, counted.course_today) == (1, 3, 3)
+
+
+def test_zero_switches_a_limit_off(
+    assignment, student, settings, sent_with_delay, django_capture_on_commit_callbacks
+):
+    settings.GRADING_SCORING_DAILY_PER_STUDENT = 0
+    settings.GRADING_SCORING_DAILY_PER_COURSE = 0
+    settings.GRADING_SCORING_PER_MINUTE_PER_STUDENT = 0
+    settings.GRADING_SCORING_PER_MINUTE_PER_COURSE = 0
+    assignment.max_attempts = 0
+    assignment.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(7):
+            submission_create(assignment=assignment, student=student, text=WEAK_ANSWER)
     assert set(Submission.objects.values_list("status", flat=True)) == {Submission.Status.QUEUED}
+    assert [delay for _, delay in sent_with_delay] == [0] * 7
 
 
 def test_the_api_answers_429_with_the_kept_submission(assignment, student, limits, enqueued):

@@ -1,5 +1,6 @@
-"""The per-course daily cap on tutor questions (TUTOR_COURSE_DAILY_QUESTIONS), on top of each
-student's quota and burst limit; and the sweep that sends again answers whose task was lost."""
+"""The per-course caps on tutor questions (TUTOR_COURSE_DAILY_QUESTIONS, per UTC day, and
+TUTOR_COURSE_QUESTIONS_PER_MINUTE), on top of each student's quota and burst limit; and the
+sweep that sends again answers whose task was lost."""
 
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from rest_framework.test import APIClient
 from eduai.operations import stale_work
 from tutoring import services
 from tutoring.models import Conversation, Message
-from tutoring.selectors import course_questions_today, questions_counted
+from tutoring.selectors import course_questions_counted, questions_counted
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_the_course_cap_refuses_every_student_once_reached(
     # The refused question is kept, marked refused with the reason, and does not count.
     kept = Message.objects.get(text="And chlorophyll?")
     assert (kept.status, kept.refusal_reason) == (Message.Status.REFUSED, refused.value.message)
-    assert course_questions_today(course_id=tutor_course.course.pk) == 2
+    assert course_questions_counted(course_id=tutor_course.course.pk) == (2, 2)
     # Yesterday's questions do not count.
     Message.objects.update(created_at=timezone.now() - timedelta(days=1))
     with django_capture_on_commit_callbacks(execute=False):
@@ -48,7 +49,7 @@ def test_zero_means_no_course_cap(tutor_course, settings, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=False):
         for _ in range(3):
             _ask(tutor_course, tutor_course.student)
-    assert course_questions_today(course_id=tutor_course.course.pk) == 3
+    assert course_questions_counted(course_id=tutor_course.course.pk) == (3, 3)
 
 
 def test_the_api_answers_429_course_quota(tutor_course, settings, django_capture_on_commit_callbacks):
@@ -65,7 +66,32 @@ def test_the_api_answers_429_course_quota(tutor_course, settings, django_capture
     refused = clients[1].post(url, {"question": "What is chlorophyll?"}, format="json")
     assert refused.status_code == 429
     assert refused.json()["code"] == "course_quota"
+    assert 0 < int(refused["Retry-After"]) <= 24 * 3600  # until the next UTC day
     assert Message.objects.filter(role="student").count() == 2  # the refused question is kept too
+
+
+def test_the_course_burst_limit_refuses_for_a_minute(
+    tutor_course, settings, django_capture_on_commit_callbacks
+):
+    settings.TUTOR_COURSE_QUESTIONS_PER_MINUTE = 2
+    url = f"/api/v1/tutoring/courses/{tutor_course.course.pk}/questions/"
+    services.notice_accept(user=tutor_course.classmate, course=tutor_course.course)
+    client = APIClient()
+    client.force_login(tutor_course.classmate)
+    with django_capture_on_commit_callbacks(execute=False):
+        _ask(tutor_course, tutor_course.student)
+        _ask(tutor_course, tutor_course.student, "And chlorophyll?")
+        refused = client.post(url, {"question": "What is a stoma?"}, format="json")
+    assert refused.status_code == 429
+    assert (refused.json()["code"], refused["Retry-After"]) == ("course_burst", "60")
+    assert "ask again in a minute" in refused.json()["detail"]
+    kept = Message.objects.get(text="What is a stoma?")
+    assert (kept.status, kept.refusal_reason) == (Message.Status.REFUSED, refused.json()["detail"])
+    # A minute later the course may ask again; the day's questions still count for the daily cap.
+    Message.objects.update(created_at=timezone.now() - timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post(url, {"question": "What is a stoma?"}, format="json").status_code == 202
+    assert course_questions_counted(course_id=tutor_course.course.pk) == (3, 1)
 
 
 def test_the_sweep_sends_again_pending_answers_once_in_a_while(tutor_course, monkeypatch):
@@ -104,5 +130,5 @@ def test_questions_being_checked_count_only_for_those_behind_them(tutor_course):
     assert questions_counted(**counted, before_id=first.pk) == (0, 0)
     assert questions_counted(**counted, before_id=second.pk) == (1, 1)
     assert questions_counted(**counted) == (2, 2)
-    assert course_questions_today(course_id=tutor_course.course.pk, before_id=first.pk) == 0
-    assert course_questions_today(course_id=tutor_course.course.pk, before_id=second.pk) == 1
+    assert course_questions_counted(course_id=tutor_course.course.pk, before_id=first.pk) == (0, 0)
+    assert course_questions_counted(course_id=tutor_course.course.pk, before_id=second.pk) == (1, 1)
