@@ -12,6 +12,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 from lti_tool.models import LtiLaunch
 
+from eduai.audit.models import AuditEntry
+from eduai.audit.services import audit_record
 from eduai.courses.access import course_learner_is, course_member_is, course_staff_is
 from eduai.courses.models import Course
 from eduai.lti.selectors import LaunchRecord, launch_record_get
@@ -58,6 +60,12 @@ def course_export(request: HttpRequest, course_id: int, table: str) -> HttpRespo
     if table not in EXPORTS:
         raise Http404("No such export.")
     header, rows = EXPORTS[table](course)
+    audit_record(
+        actor=request.user,
+        action=AuditEntry.Action.COURSE_EXPORT,
+        course=course,
+        details={"table": table, "rows": len(rows), "format": "csv"},
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-{table}.csv"'
     writer = csv.writer(response)

@@ -189,7 +189,7 @@ class TutorSettingsApi(APIView):
         link = selectors.resource_link_of_course(course=course, resource_link_id=link_id)
         if link_id is not None and link is None:
             raise ApiValidationError({"resource_link": ["Not a resource link of this course."]})
-        services.tutor_settings_update(course=course, resource_link=link, **fields)
+        services.tutor_settings_update(course=course, resource_link=link, actor=_user(request), **fields)
         effective = selectors.tutor_settings_get(course_id=course.pk, resource_link_id=link_id)
         return Response(self.OutputSerializer(effective).data)
 

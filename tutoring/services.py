@@ -27,6 +27,8 @@ from lti_tool.models import LtiResourceLink
 
 from analytics.models import LearningEvent
 from analytics.services import event_record
+from eduai.audit.models import AuditEntry
+from eduai.audit.services import audit_record
 from eduai.celery import TRANSIENT_ERRORS, task_send
 from eduai.courses.access import course_learner_is, course_staff_is
 from eduai.courses.models import Course
@@ -283,8 +285,10 @@ SETTINGS_FIELDS = ("enabled", "mode", "instructions", "daily_quota", "burst_limi
 
 
 def tutor_settings_update(
-    *, course: Course, resource_link: LtiResourceLink | None = None, **fields: Any
+    *, course: Course, resource_link: LtiResourceLink | None = None, actor: User | None = None, **fields: Any
 ) -> TutorSettings:
+    """Change the tutor's settings of the course, or of one of its activities; a change is audited
+    (which fields, by ``actor``: None is the system)."""
     unknown = set(fields) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Unknown tutor settings: {', '.join(sorted(unknown))}.")
@@ -296,10 +300,19 @@ def tutor_settings_update(
             resource_link=resource_link,
             **{name: getattr(inherited, name) for name in SETTINGS_FIELDS},
         )
+    changed = sorted(name for name, value in fields.items() if getattr(row, name) != value)
     for name, value in fields.items():
         setattr(row, name, value)
     row.full_clean(validate_constraints=False)
     row.save()
+    if changed:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.SETTINGS_CHANGE,
+            target=row,
+            course=course,
+            details={"changed": changed, "resource_link_id": row.resource_link_id},
+        )
     return row
 
 
@@ -784,6 +797,7 @@ def faq_endorse(*, message: Message, user: User, answer: str = "", question: str
         corrected=endorsed != message.text,
         created_by=user,
     )
+    _faq_audit(faq, user, change="endorsed")
     from .tasks import faq_embed as faq_embed_task
 
     # With the broker down the entry waits unembedded and ``faq_entries_requeue_stale`` sends it.
@@ -841,6 +855,7 @@ def faq_update(*, faq: FaqEntry, question: str, answer: str, user: User) -> FaqE
     faq.save(
         update_fields=["question", "answer", "corrected", "embedding", "passage_embedding", "updated_at"]
     )
+    _faq_audit(faq, user, change="edited")
     from .tasks import faq_embed as faq_embed_task
 
     # As after endorsing: with the broker down, ``faq_entries_requeue_stale`` sends it later.
@@ -849,5 +864,22 @@ def faq_update(*, faq: FaqEntry, question: str, answer: str, user: User) -> FaqE
     return faq
 
 
-def faq_delete(*, faq: FaqEntry) -> None:
+def faq_delete(*, faq: FaqEntry, user: User) -> None:
+    _faq_audit(faq, user, change="deleted")
     faq.delete()
+
+
+def _faq_audit(faq: FaqEntry, user: User, *, change: str) -> None:
+    """An instructor's change to what the tutor tells students, in the audit log: ids only, not the
+    entry (its question may be a student's, redacted; the log keeps no student text)."""
+    audit_record(
+        actor=user,
+        action=AuditEntry.Action.TUTOR_ENDORSE,
+        course=faq.course,
+        details={
+            "change": change,
+            "faq_id": faq.pk,
+            "corrected": faq.corrected,
+            "source_message_id": faq.source_message_id,
+        },
+    )

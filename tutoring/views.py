@@ -307,6 +307,7 @@ def settings_save(request: HttpRequest, course_id: int) -> HttpResponse:
     services.tutor_settings_update(
         course=course,
         resource_link=link,
+        actor=_user(request),
         **{name: form.cleaned_data[name] for name in services.SETTINGS_FIELDS},
     )
     if not htmx_request_is(request):
@@ -478,7 +479,7 @@ def faq_edit(request: HttpRequest, faq_id: int) -> HttpResponse:
 def faq_remove(request: HttpRequest, faq_id: int) -> HttpResponse:
     entry = get_object_or_404(FaqEntry, pk=faq_id)
     course = _course_for(request, entry.course_id, staff=True)
-    services.faq_delete(faq=entry)
+    services.faq_delete(faq=entry, user=_user(request))
     messages.success(request, _("FAQ entry deleted."))
     if htmx_request_is(request):
         # Confirmed through htmx (hx-confirm): the page is loaded again, with the message.

@@ -37,6 +37,7 @@ class AuditEntry(models.Model):
         TUTOR_ENDORSE = "tutor.endorse", "Tutor answer endorsed or corrected"
         DATA_EXPORT = "data.export", "Personal data exported"
         DATA_ERASURE = "data.erasure", "Personal data erased"
+        COURSE_EXPORT = "course.export", "Course analytics exported"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="User id; empty for the system.")

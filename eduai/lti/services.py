@@ -37,6 +37,8 @@ from pylti1p3.lineitem import LineItem
 
 from analytics.models import LearningEvent
 from analytics.services import event_record
+from eduai.audit.models import AuditEntry
+from eduai.audit.services import audit_record
 from eduai.celery import task_send
 from eduai.courses.models import Course, Enrollment
 from grading.models import Assignment
@@ -652,4 +654,15 @@ def _registration_store(
             registration=registration, deployment_id=deployment_id, defaults={"is_active": True}
         )
     logger.info("LTI platform %s registered client %s (new: %s)", issuer, client_id, created)
+    audit_record(
+        actor=None,  # the platform's administrator, through LTI Dynamic Registration
+        action=AuditEntry.Action.REGISTRATION_CHANGE,
+        target=registration,
+        details={
+            "via": "dynamic registration",
+            "created": created,
+            "active": registration.is_active,
+            "deployment_id": deployment_id,
+        },
+    )
     return registration

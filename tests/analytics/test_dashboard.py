@@ -10,6 +10,7 @@ from analytics.models import NextStep
 from analytics.risk_services import at_risk_score_course
 from analytics.services import event_record, knowledge_point_create, knowledge_point_tag
 from analytics.weekly_services import course_calendar_set, course_week_metrics_update, planned_item_set
+from eduai.audit.models import AuditEntry
 from eduai.courses.models import Enrollment
 from eduai.privacy.pseudonyms import pseudonym
 from tests.factories import CourseFactory, EnrollmentFactory, MaterialFactory, UserFactory
@@ -109,6 +110,14 @@ def test_csv_exports_use_pseudonyms(course_data):
     assert at_risk.startswith("rank,student,risk")
     assert "Bob" not in at_risk
     assert client.get(reverse("analytics-web:export", args=[course.pk, "secrets"])).status_code == 404
+    # Each export is in the audit log: who, which course and table, how many rows; no data.
+    exported = AuditEntry.objects.filter(action=AuditEntry.Action.COURSE_EXPORT).order_by("id")
+    assert [(e.actor_id, e.course_id, e.details["table"]) for e in exported] == [
+        (teacher.pk, course.pk, "weeks"),
+        (teacher.pk, course.pk, "mastery"),
+        (teacher.pk, course.pk, "at-risk"),
+    ]
+    assert exported[1].details["rows"] == len(mastery.splitlines()) - 1
 
 
 def test_api_gives_instructors_their_course_and_students_only_their_mastery(course_data):

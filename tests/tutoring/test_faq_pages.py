@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from eduai.audit.models import AuditEntry
 from eduai.courses.models import Enrollment
 from eduai.ml import runtime
 from tests.factories import CourseFactory, EnrollmentFactory
@@ -167,6 +168,15 @@ def test_delete_removes_the_entry_from_the_page_and_the_match(
     by_htmx = teacher.post(f"/tutoring/faq/{again.pk}/delete/", HTTP_HX_REQUEST="true")
     assert by_htmx.status_code == 204
     assert by_htmx["HX-Redirect"] == f"/tutoring/courses/{tutor_course.course.pk}/manage/faq/"
+    # Endorsing and deleting are in the audit log, by the instructor, with ids and no text.
+    entries = AuditEntry.objects.filter(action=AuditEntry.Action.TUTOR_ENDORSE).order_by("id")
+    assert [(e.actor_id, e.details["change"], e.details["faq_id"]) for e in entries] == [
+        (tutor_course.instructor.pk, "endorsed", faq.pk),
+        (tutor_course.instructor.pk, "deleted", faq.pk),
+        (tutor_course.instructor.pk, "endorsed", again.pk),
+        (tutor_course.instructor.pk, "deleted", again.pk),
+    ]
+    assert all("RuBisCO" not in str(e.details) + e.target_label for e in entries)
 
 
 def test_students_and_other_courses_instructors_are_refused(tutor_course, django_capture_on_commit_callbacks):

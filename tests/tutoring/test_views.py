@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from analytics.models import LearningEvent
+from eduai.audit.models import AuditEntry
 from tests.factories import UserFactory
 from tutoring import services
 from tutoring.models import Chunk, FaqEntry, Material, TutorSettings
@@ -129,6 +130,9 @@ def test_the_instructor_page_settings_and_upload(tutor_course, django_capture_on
     assert saved.status_code == 200
     assert "HX-Trigger" in saved.headers
     assert TutorSettings.objects.get().mode == "direct"
+    (audited,) = AuditEntry.objects.filter(action=AuditEntry.Action.SETTINGS_CHANGE)
+    assert (audited.actor_id, audited.course_id) == (tutor_course.instructor.pk, tutor_course.course.pk)
+    assert audited.details["changed"] == ["burst_limit", "daily_quota", "instructions", "mode"]
     invalid = teacher.post(
         base + "settings/", {"mode": "oracle", "daily_quota": "-1", "burst_limit": "3"}, **htmx
     )

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from lti_tool.models import LtiDeployment, LtiRegistration
 
+from eduai.audit.models import AuditEntry
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,15 @@ def test_registering_twice_updates_the_same_registration(platform, settings):
     settings.DEBUG = True
     _register(platform)
     _register(platform)
-    assert LtiRegistration.objects.filter(client_id="client-dr").count() == 1
+    registration = LtiRegistration.objects.get(client_id="client-dr")
+    # Each registration is in the audit log, by the system (the platform's administrator).
+    entries = AuditEntry.objects.filter(action=AuditEntry.Action.REGISTRATION_CHANGE).order_by("id")
+    assert [(e.actor_label, e.target_id, e.details["created"]) for e in entries] == [
+        ("system", str(registration.pk), True),
+        ("system", str(registration.pk), False),
+    ]
+    assert entries[0].details["via"] == "dynamic registration"
+    assert entries[0].details["active"] is False
 
 
 @pytest.mark.parametrize(
