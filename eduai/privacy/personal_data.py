@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.utils import timezone
@@ -213,6 +215,12 @@ def personal_data_erase(*, user: AbstractBaseUser, actor: AbstractBaseUser | Non
     for by_pk in rows.values():
         model = next(iter(by_pk.values()))._meta.model
         model._default_manager.filter(pk__in=list(by_pk)).delete()
+    # The admin's history of changes to the account names it (LogEntry.object_repr); its own
+    # changes as staff go with the account (LogEntry.user cascades).
+    account = ContentType.objects.get_for_model(get_user_model())
+    counts["admin.logentry"], _ = LogEntry.objects.filter(
+        content_type=account, object_id=str(user_id)
+    ).delete()
     get_user_model().objects.filter(pk=user_id).delete()
     counts["account"] = 1
 

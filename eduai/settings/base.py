@@ -293,6 +293,7 @@ EDUAI_TRAINING_DIR = VAR_DIR / "training"
 # submissions (their scores and feedback stay for the gradebook).
 RETENTION_CONVERSATION_DAYS = env_int("RETENTION_CONVERSATION_DAYS", 30, minimum=0)
 RETENTION_SUBMISSION_DAYS = env_int("RETENTION_SUBMISSION_DAYS", 365, minimum=0)
+RETENTION_EXPIRED_SESSION_DAYS = env_int("RETENTION_EXPIRED_SESSION_DAYS", 1, minimum=0)
 # What a student id looks like at this school (redacted from student text): a regular expression.
 EDUAI_STUDENT_ID_PATTERN = env_pattern("EDUAI_STUDENT_ID_PATTERN", r"\b[A-Za-z]{0,2}\d{6,10}\b")
 

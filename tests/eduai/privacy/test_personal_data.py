@@ -3,7 +3,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.test import Client
 
@@ -90,8 +92,20 @@ def test_erasure_reaches_derived_data_and_nothing_else(
         return 3
 
     personal_data_erasure_hook_register(ErasureHook("test-snapshots", erase_snapshots))
+    # The admin's history names the accounts it changed: the erased one's goes, others stay.
+    admin = UserFactory.create(username="it-admin", is_staff=True)
+    for account in (student, classmate):
+        LogEntry.objects.create(
+            user=admin,
+            content_type=ContentType.objects.get_for_model(account),
+            object_id=str(account.pk),
+            object_repr=account.username,
+            action_flag=CHANGE,
+        )
     pseudonyms = user_pseudonyms(student.pk)
     counts = personal_data_erase(user=student)
+    assert list(LogEntry.objects.values_list("object_repr", flat=True)) == [classmate.username]
+    assert counts["admin.logentry"] == 1
 
     assert not get_user_model().objects.filter(pk=student.pk).exists()
     assert not Submission.objects.filter(student_id=student.pk).exists()

@@ -1,10 +1,18 @@
-"""The session store: a new session's row is written once, and a key already taken is never reused."""
+"""The session store: a new session's row is written once, and a key already taken is never reused;
+expired sessions are deleted, and an erased user's sessions with them."""
+
+from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
 
+from eduai.privacy.personal_data import personal_data_erase
+from eduai.privacy.retention import retention_enforce
 from eduai.web import sessions
 from eduai.web.sessions import SessionStore
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +65,36 @@ def test_a_session_flushed_before_it_was_written_writes_nothing():
     store.flush()
     assert store.session_key is None
     assert not Session.objects.exists()
+
+
+def _signed_in(user) -> str:
+    """A signed-in browser session, stored by a request as the site stores it."""
+    client = Client()
+    client.force_login(user)
+    assert client.get("/").status_code in {200, 302}
+    key = client.session.session_key
+    assert key is not None
+    return key
+
+
+def test_expired_sessions_are_deleted_by_the_retention_rule(settings):
+    settings.RETENTION_EXPIRED_SESSION_DAYS = 1
+    live = _signed_in(UserFactory.create())
+    old = SessionStore()
+    old["x"] = 1
+    old.set_expiry(1)
+    old.save()
+    Session.objects.filter(pk=old.session_key).update(expire_date=timezone.now() - timedelta(days=2))
+    purged = retention_enforce()
+    assert purged["web-expired-sessions"] == 1
+    assert list(Session.objects.values_list("pk", flat=True)) == [live]
+
+
+def test_erasing_a_user_signs_them_out_everywhere_and_only_them():
+    ana, bob = UserFactory.create(username="ana"), UserFactory.create(username="bob")
+    _signed_in(ana)
+    _signed_in(ana)
+    bobs = _signed_in(bob)
+    counts = personal_data_erase(user=ana)
+    assert counts["web.sessions"] == 2
+    assert list(Session.objects.values_list("pk", flat=True)) == [bobs]
