@@ -8,6 +8,7 @@ from eduai.ml.views import generation_events
 from eduai.operations.views import healthz, readyz
 from eduai.web.views import home
 
+handler400 = "eduai.operations.views.bad_request"
 handler500 = "eduai.operations.views.server_error"
 
 admin.site.site_header = "eduai administration"

@@ -209,7 +209,7 @@ def _docx_text(data: bytes) -> str:
 
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     if not data.lstrip()[:5] == b"%PDF-":
         raise DocumentError("This file is not a PDF.")
@@ -229,6 +229,8 @@ def _pdf_text(data: bytes) -> str:
                 break
     except DocumentError:
         raise
+    except LimitReachedError as error:  # pypdf's caps on what one stream may inflate to
+        raise DocumentError("This PDF expands to too much data to be read.") from error
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
         raise DocumentError("This PDF is damaged and cannot be read.") from error
     text = "\n\n".join(pages)

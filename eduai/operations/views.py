@@ -1,13 +1,15 @@
 import logging
 import sys
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from eduai.celery import BROKER_ERRORS
+from eduai.web.errors import error_response
 
 from .checks import readiness_checks
 from .selectors import heartbeat_list
@@ -74,14 +76,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     elif unavailable:
         message = SERVICE_MESSAGE
         logger.error("cache or broker unavailable: %s %s: %s", request.method, request.path, error)
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        response: HttpResponse = JsonResponse({"detail": message}, status=status)
-    else:
-        response = HttpResponse(
-            "<!doctype html><html lang=en><meta charset=utf-8><title>eduai</title>"
-            f"<main><h1>{status}</h1><p>{escape(message)}</p></main></html>",
-            status=status,
-        )
+    response = error_response(request, status=status, message=message)
     if unavailable:
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 for a request it refused before any view (``handler400``): a body whose
+    form fields are over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (or with too many fields) is a 413 that
+    says so; anything else a 400 that says the request could not be read."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The form is too large: at most {limit:,} bytes of fields (files aside) are accepted."
+        return error_response(request, status=413, message=message)
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return error_response(request, status=413, message="The form has too many fields or files.")
+    return error_response(request, status=400, message="The request could not be read.")

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (plus UPLOAD_MAX_BYTES for a file upload).
+    "eduai.web.middleware.RequestSizeLimitMiddleware",
     # Content-Security-Policy on every response: who may frame us (the active LTI platforms).
     "eduai.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

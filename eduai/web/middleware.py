@@ -1,14 +1,39 @@
-"""The language of a launched page, and security headers that let the LMS, and only the LMS,
-frame eduai."""
+"""The language of a launched page, security headers that let the LMS, and only the LMS, frame
+eduai, and the cap on request bodies."""
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
 
+from .errors import error_response
 from .languages import request_launch_language
 from .selectors import origin_of, platform_origins_list
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a body over its limit (413) from its ``Content-Length``, before anything reads it.
+
+    Django checks ``DATA_UPLOAD_MAX_MEMORY_SIZE`` only when ``request.body`` or the form parser
+    reads the body; the API's JSON parser reads the stream and would take any size. The limit:
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``; for a multipart form (a file upload), ``UPLOAD_MAX_BYTES``
+    more, the file's own limit, which the upload reader then checks with its own message.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.content_type == "multipart/form-data":
+            limit += settings.UPLOAD_MAX_BYTES
+        if declared.isdigit() and int(declared) > limit:
+            message = f"The request is too large: at most {limit:,} bytes are accepted."
+            return error_response(request, status=413, message=message)
+        return self.get_response(request)
 
 
 class LaunchLanguageMiddleware:

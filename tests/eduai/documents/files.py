@@ -2,10 +2,13 @@
 
 import io
 import zipfile
+import zlib
 
 
-def pdf_bytes(*pages: str) -> bytes:
-    """A valid PDF with one text line per page (Helvetica), its xref table computed."""
+def pdf_bytes(*pages: str, padding: int = 0) -> bytes:
+    """A valid PDF with one text line per page (Helvetica), its xref table computed; with
+    ``padding``, each page's content is that many spaces longer and Flate-compressed (a
+    decompression bomb when large: a few hundred KB that inflate to ``padding`` bytes a page)."""
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
     kids = " ".join(f"{4 + 2 * index} 0 R" for index in range(len(pages)))
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
@@ -13,11 +16,14 @@ def pdf_bytes(*pages: str) -> bytes:
     for index, text in enumerate(pages):
         escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode()
+        compression = b""
+        if padding:
+            stream, compression = zlib.compress(stream + b" " * padding, 9), b" /Filter /FlateDecode"
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * index} 0 R "
             "/Resources << /Font << /F1 3 0 R >> >> >>".encode()
         )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(stream), compression, stream))
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []

@@ -1,7 +1,9 @@
+import io
+
 import pytest
 from django.test import override_settings
 
-from eduai.documents import DocumentError, extract_text, text_clean
+from eduai.documents import DocumentError, extract_text, extraction, text_clean
 
 from .files import docx_bytes, pdf_bytes
 
@@ -67,7 +69,6 @@ def test_bad_files_get_a_message_for_the_uploader(filename: str, data: bytes, me
 
 
 def test_docx_without_a_body_and_with_an_entity_bomb() -> None:
-    import io
     import zipfile
 
     out = io.BytesIO()
@@ -89,6 +90,27 @@ def test_docx_zip_bomb_is_refused_before_inflating() -> None:
     assert len(data) < 50_000
     with pytest.raises(DocumentError, match="expands to too much data"):
         extract_text(filename="a.docx", data=data)
+
+
+def test_pdf_decompression_bomb_page_limit_and_password_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = pdf_bytes("Hello", padding=100 * 1024 * 1024)  # inflates to 100 MB
+    assert len(bomb) < 500_000
+    with pytest.raises(DocumentError, match="expands to too much data"):
+        extract_text(filename="bomb.pdf", data=bomb)
+    assert "Hello" in extract_text(filename="small.pdf", data=pdf_bytes("Hello", padding=1000))
+
+    monkeypatch.setattr(extraction, "PDF_MAX_PAGES", 2)
+    with pytest.raises(DocumentError, match="more than 2 pages"):
+        extract_text(filename="long.pdf", data=pdf_bytes("one", "two", "three"))
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes("secret"))))
+    writer.encrypt("open sesame")
+    protected = io.BytesIO()
+    writer.write(protected)
+    with pytest.raises(DocumentError, match="password-protected"):
+        extract_text(filename="locked.pdf", data=protected.getvalue())
 
 
 @override_settings(UPLOAD_MAX_BYTES=100, UPLOAD_MAX_TEXT_CHARS=20)
