@@ -118,19 +118,21 @@ class TutorSettings(models.Model):
 
 
 class AiNoticeAcceptance(models.Model):
-    """A student accepted the AI-use notice of a course (asked once)."""
+    """A user's consent to AI use: they accepted the AI-use notice, once (asked again only when
+    the notice changes: ``notice_version``), in the course where it was first shown."""
 
     course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    notice_version = models.PositiveSmallIntegerField(default=1)
     accepted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["course", "user"], name="ai_notice_one_per_course_user")
+            models.UniqueConstraint(fields=["user", "notice_version"], name="ai_notice_once_per_user")
         ]
 
     def __str__(self) -> str:
-        return f"AI-use notice accepted by {self.user} in {self.course}"
+        return f"AI-use notice {self.notice_version} accepted by {self.user} in {self.course}"
 
 
 class StudentNumber(models.Model):

@@ -63,8 +63,13 @@ def resource_link_of_course(*, course: Course, resource_link_id: int | None) -> 
     return LtiResourceLink.objects.filter(pk=resource_link_id, context_id=course.lti_context_id).first()
 
 
-def notice_accepted(*, user: User, course_id: int) -> bool:
-    return AiNoticeAcceptance.objects.filter(user=user, course_id=course_id).exists()
+# The AI-use notice's version: change it with the notice's text, and every user is asked again.
+NOTICE_VERSION = 1
+
+
+def notice_accepted(*, user: User) -> bool:
+    """Whether the user consented to AI use (accepted the current notice, in any course)."""
+    return AiNoticeAcceptance.objects.filter(user=user, notice_version=NOTICE_VERSION).exists()
 
 
 def questions_counted(*, user: User, course_id: int, before_id: int | None = None) -> tuple[int, int]:

@@ -317,7 +317,10 @@ def tutor_settings_update(
 
 
 def notice_accept(*, user: User, course: Course) -> AiNoticeAcceptance:
-    acceptance, _ = AiNoticeAcceptance.objects.get_or_create(user=user, course=course)
+    """Record the user's consent to AI use (once per notice version; ``course``: where given)."""
+    acceptance, _ = AiNoticeAcceptance.objects.get_or_create(
+        user=user, notice_version=selectors.NOTICE_VERSION, defaults={"course": course}
+    )
     return acceptance
 
 
@@ -402,7 +405,7 @@ def question_ask(
         )
     if not tutor.enabled:
         raise _refuse(question, "disabled", "The tutor is switched off for this activity.")
-    if not selectors.notice_accepted(user=student, course_id=course.pk):
+    if not selectors.notice_accepted(user=student):
         raise _refuse(question, "notice", "Accept the AI-use notice before asking the tutor.")
     today, last_minute = selectors.questions_counted(user=student, course_id=course.pk, before_id=question.pk)
     next_day = seconds_to_next_day(timezone.now())

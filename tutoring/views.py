@@ -118,7 +118,7 @@ def chat(request: HttpRequest, course_id: int) -> HttpResponse:
         "course": course,
         "record": _record(request, course),
         "settings": settings,
-        "accepted": selectors.notice_accepted(user=user, course_id=course.pk),
+        "accepted": selectors.notice_accepted(user=user),
         "start_url": start_url,
         "link_id": link_id,
         "chat_messages": [

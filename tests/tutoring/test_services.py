@@ -9,11 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
 from analytics.models import LearningEvent
+from eduai.courses.models import Enrollment
 from eduai.documents import DocumentError
 from eduai.ml import runtime
 from eduai.ml.streams import stream_events
 from eduai.privacy.pseudonyms import pseudonym
-from tests.factories import AssignmentFactory, CourseFactory, UserFactory
+from tests.factories import AssignmentFactory, CourseFactory, EnrollmentFactory, UserFactory
 from tutoring import replies, selectors, services
 from tutoring.models import (
     AiNoticeAcceptance,
@@ -139,6 +140,24 @@ def test_the_index_is_cached_per_version_and_rebuilt_after_a_change(
     second = selectors.course_index(course_id=course_id)
     assert second is not first
     assert len(second.chunks) < len(first.chunks)
+
+
+# --- Consent to AI use: once per user --------------------------------------------------------
+def test_consent_is_asked_once_per_user_and_again_when_the_notice_changes(tutor_course, monkeypatch):
+    student = tutor_course.student
+    other_course = CourseFactory.create()
+    EnrollmentFactory.create(course=other_course, user=student, role=Enrollment.Role.LEARNER)
+    assert not selectors.notice_accepted(user=student)
+    services.notice_accept(user=student, course=tutor_course.course)
+    services.notice_accept(user=student, course=other_course)  # already given: nothing new
+    (given,) = AiNoticeAcceptance.objects.filter(user=student)
+    assert (given.course_id, given.notice_version) == (tutor_course.course.pk, 1)
+    assert selectors.notice_accepted(user=student)  # in every course
+    assert not selectors.notice_accepted(user=tutor_course.classmate)
+    monkeypatch.setattr(selectors, "NOTICE_VERSION", 2)  # a changed notice is accepted again
+    assert not selectors.notice_accepted(user=student)
+    services.notice_accept(user=student, course=other_course)
+    assert AiNoticeAcceptance.objects.filter(user=student).count() == 2
 
 
 # --- Asking: stored first, then checked ------------------------------------------------------

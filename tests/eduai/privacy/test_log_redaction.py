@@ -30,6 +30,21 @@ def console() -> Iterator[io.StringIO]:
 def test_log_text_keeps_uuids_and_drops_personal_data():
     text = f"stream {STREAM} for maria.g@school.edu, phone +1 (555) 123-4567, id S20231234"
     assert log_text_redact(text) == f"stream {STREAM} for [email], phone [phone], id [student-id]"
+    assert log_text_redact("call 138 0013 8000 or +8613800138000") == "call [phone] or [phone]"
+    assert log_text_redact("id 11010519491231002X at 42 Wallaby Way") == "id [national-id] at [address]"
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "submission 1234567 of course:525252 scored",
+        "2026-12-01 05:46:31,585 took 0.123 s",
+        "redis://127.0.0.1:6379/15 and port 5432",
+        "model version 12, scope assignment:9876543, pypdf 7.1.1",
+    ],
+)
+def test_ids_dates_and_addresses_of_machines_stay_readable(kept):
+    assert log_text_redact(kept) == kept
 
 
 def test_the_site_handler_redacts_messages_arguments_and_exceptions(console):
