@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from eduai.courses.access import course_member_is, course_staff_is
+from eduai.courses.access import course_learner_is, course_staff_is
 
 from . import selectors, services
 from .models import Assignment, Submission
@@ -123,8 +123,8 @@ class SubmissionCreateApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
-        if not course_member_is(user=request.user, course_id=assignment.course_id):
-            raise PermissionDenied("only members of the course may submit")
+        if not course_learner_is(user=request.user, course_id=assignment.course_id):
+            raise PermissionDenied("only students of the course may submit")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from eduai.courses.access import course_member_is, course_staff_is
+from eduai.courses.access import course_learner_is, course_member_is, course_staff_is
 from eduai.courses.models import Course, Enrollment
 from eduai.lti.selectors import LaunchRecord
 from eduai.web.htmx import htmx_request_is
@@ -135,7 +135,7 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_submit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
-    if user is None or not course_member_is(user=user, course_id=assignment.course_id):
+    if user is None or not course_learner_is(user=user, course_id=assignment.course_id):
         return _denied(request, _("Only students of this course can submit here."))
     form = SubmitForm(request.POST, request.FILES)
     status, accepted = 200, ""

@@ -1,24 +1,27 @@
 """The permission matrix: every URL of the project, with each role, and users of another course.
 
-`POLICY` says who may use each URL name; a URL missing from it fails the test, so a new page or
-endpoint has to be placed here. For each URL the same school is built: course A (an instructor,
-the student who owns the data, a classmate) and course B (an instructor and a student), plus a
-site admin and an anonymous visitor. Allowed users must not be refused (401/403); everyone else
-must be refused (a redirect to log in, 401, 403 or 404) and must not see the owner's data.
+`POLICY` says who may use each URL name, with each method it answers; a URL missing from it fails
+the test, so a new page or endpoint has to be placed here. For each URL and method the same
+school is built: course A (an instructor, a teaching assistant, the student who owns the data, a
+classmate) and course B (an instructor and a student), plus a site admin and an anonymous
+visitor; the API's endpoints are also tried with course-scoped API keys (`Bearer`): the owner's
+learner key, the instructor's instructor key and learner key (a key never acts above its role),
+and course B's instructor key. Allowed users must not be refused (401/403); everyone else must be
+refused (a redirect to log in, 401, 403 or 404) and must not see the owner's data.
 """
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from lti_tool.models import LtiRegistration
 
 from eduai.courses.models import Enrollment
+from eduai.courses.services import api_token_create
 from tests.factories import (
     AssignmentFactory,
     ConversationFactory,
@@ -73,8 +76,8 @@ POLICY: dict[str, tuple[str, str]] = {
     "analytics-web:practice": (LEARNER, "POST"),
     "tutoring-api:material-list": (COURSE_STAFF, "GET"),
     "tutoring-api:material-create": (COURSE_STAFF, "POST"),
-    "tutoring-api:material-detail": (COURSE_STAFF, "GET"),
-    "tutoring-api:settings": (COURSE_STAFF, "GET"),
+    "tutoring-api:material-detail": (COURSE_STAFF, "GET,PATCH,DELETE"),
+    "tutoring-api:settings": (COURSE_STAFF, "GET,PUT"),
     "tutoring-api:notice-accept": (LEARNER, "POST"),
     "tutoring-api:question-ask": (LEARNER, "POST"),
     "tutoring-api:conversation": (LEARNER, "GET"),
@@ -93,8 +96,8 @@ POLICY: dict[str, tuple[str, str]] = {
     "tutoring:settings-save": (COURSE_STAFF, "POST"),
     "tutoring:materials": (COURSE_STAFF, "GET"),
     "tutoring:material-upload": (COURSE_STAFF, "POST"),
-    "tutoring:material-delete": (COURSE_STAFF, "POST"),
-    "tutoring:material-edit": (COURSE_STAFF, "GET"),
+    "tutoring:material-delete": (COURSE_STAFF, "POST,DELETE"),
+    "tutoring:material-edit": (COURSE_STAFF, "GET,POST"),
     "tutoring:faq": (COURSE_STAFF, "GET"),
     "tutoring:faq-edit": (COURSE_STAFF, "POST"),
     "tutoring:faq-delete": (COURSE_STAFF, "POST"),
@@ -110,30 +113,76 @@ POLICY: dict[str, tuple[str, str]] = {
     "grading:submit": (LEARNER, "POST"),
     "grading:review": (COURSE_STAFF, "POST"),
     "grading:rescore": (COURSE_STAFF, "POST"),
-    "grading:assignment-edit": (COURSE_STAFF, "GET"),
-    "grading:assignment-new": (COURSE_STAFF, "GET"),
-    "grading:submission-review": (COURSE_STAFF, "GET"),
+    "grading:assignment-edit": (COURSE_STAFF, "GET,POST"),
+    "grading:assignment-new": (COURSE_STAFF, "GET,POST"),
+    "grading:submission-review": (COURSE_STAFF, "GET,POST"),
 }
 
-USERS = ("anonymous", "owner", "classmate", "instructor", "other_student", "other_instructor", "admin")
+USERS = (
+    "anonymous",
+    "owner",
+    "classmate",
+    "instructor",
+    "assistant",
+    "other_student",
+    "other_instructor",
+    "admin",
+)
+# Course-scoped API keys, tried on the API's endpoints (DRF views) only.
+KEYS = ("owner_key", "instructor_key", "instructor_learner_key", "other_instructor_key")
 # Who must be let in / refused, per rule (users not named may go either way).
 ALLOWED = {
     SITE_STAFF: {"admin"},
-    SIGNED_IN: {"owner", "classmate", "instructor", "other_student", "other_instructor", "admin"},
-    COURSE_STAFF: {"instructor", "admin"},
-    MEMBER: {"owner", "classmate", "instructor", "admin"},
-    LEARNER: {"owner", "classmate"},
-    OWNER: {"owner"},
+    SIGNED_IN: {
+        "owner",
+        "classmate",
+        "instructor",
+        "assistant",
+        "other_student",
+        "other_instructor",
+        "admin",
+        *KEYS,
+    },
+    COURSE_STAFF: {"instructor", "assistant", "admin", "instructor_key"},
+    MEMBER: {"owner", "classmate", "instructor", "assistant", "admin", "owner_key", "instructor_key"},
+    LEARNER: {"owner", "classmate", "owner_key"},
+    OWNER: {"owner", "owner_key"},
     LAUNCH: set(),
 }
 REFUSED = {
-    SITE_STAFF: {"anonymous", "owner", "classmate", "instructor", "other_student", "other_instructor"},
+    SITE_STAFF: {
+        "anonymous",
+        "owner",
+        "classmate",
+        "instructor",
+        "assistant",
+        "other_student",
+        "other_instructor",
+        *KEYS,  # site staff rights never come with a key
+    },
     SIGNED_IN: {"anonymous"},
-    COURSE_STAFF: {"anonymous", "owner", "classmate", "other_student", "other_instructor"},
-    MEMBER: {"anonymous", "other_student", "other_instructor"},
-    LEARNER: {"anonymous", "other_student", "other_instructor"},
-    OWNER: {"anonymous", "classmate", "other_student", "other_instructor"},
-    LAUNCH: {"anonymous", "owner", "instructor", "other_instructor", "admin"},
+    COURSE_STAFF: {
+        "anonymous",
+        "owner",
+        "classmate",
+        "other_student",
+        "other_instructor",
+        "owner_key",
+        "instructor_learner_key",
+        "other_instructor_key",
+    },
+    MEMBER: {"anonymous", "other_student", "other_instructor", "other_instructor_key"},
+    LEARNER: {
+        "anonymous",
+        "instructor",
+        "assistant",
+        "other_student",
+        "other_instructor",
+        "instructor_key",
+        "other_instructor_key",
+    },
+    OWNER: {"anonymous", "classmate", "other_student", "other_instructor", "other_instructor_key"},
+    LAUNCH: {"anonymous", "owner", "instructor", "assistant", "other_instructor", "admin"},
 }
 REFUSALS = {302, 401, 403, 404}
 # Without a launch in the session there is nothing to check a role against: a 400 says so.
@@ -162,6 +211,7 @@ def _url_names() -> list[str]:
 @dataclass
 class School:
     users: dict[str, Any]
+    keys: dict[str, str]
     kwargs: dict[str, Any]
     private_text: str
 
@@ -171,8 +221,18 @@ def _school() -> School:
     owner = EnrollmentFactory.create(course=course).user
     classmate = EnrollmentFactory.create(course=course).user
     instructor = EnrollmentFactory.create(course=course, role=Enrollment.Role.INSTRUCTOR).user
+    assistant = EnrollmentFactory.create(course=course, role=Enrollment.Role.TEACHING_ASSISTANT).user
     other_student = EnrollmentFactory.create(course=other).user
     other_instructor = EnrollmentFactory.create(course=other, role=Enrollment.Role.INSTRUCTOR).user
+    keys = {
+        name: api_token_create(user=user, course=on, role=role, name=name)[1]
+        for name, user, on, role in (
+            ("owner_key", owner, course, "learner"),
+            ("instructor_key", instructor, course, "instructor"),
+            ("instructor_learner_key", instructor, course, "learner"),
+            ("other_instructor_key", other_instructor, other, "instructor"),
+        )
+    }
     admin = UserFactory.create(is_staff=True, is_superuser=True)
     assignment = AssignmentFactory.create(course=course)
     private_text = "owner-private-answer-" + uuid.uuid4().hex[:8]
@@ -202,10 +262,12 @@ def _school() -> School:
             "owner": owner,
             "classmate": classmate,
             "instructor": instructor,
+            "assistant": assistant,
             "other_student": other_student,
             "other_instructor": other_instructor,
             "admin": admin,
         },
+        keys=keys,
         kwargs={
             "course_id": course.pk,
             "material_id": material.pk,
@@ -251,28 +313,39 @@ def test_every_url_has_a_policy() -> None:
     assert set(POLICY) - names == set(), "these URLs are gone: remove them from POLICY"
 
 
-@pytest.mark.parametrize("name", sorted(name for name, (rule, _) in POLICY.items() if rule != PUBLIC))
-def test_permission_matrix(name: str) -> None:
-    rule, method = POLICY[name]
+MATRIX = sorted(
+    (name, method)
+    for name, (rule, methods) in POLICY.items()
+    if rule != PUBLIC
+    for method in methods.split(",")
+)
+
+
+@pytest.mark.parametrize(("name", "method"), MATRIX)
+def test_permission_matrix(name: str, method: str) -> None:
+    rule = POLICY[name][0]
     school = _school()
     url = _reverse(name, school) + QUERIES.get(name, "").format(**school.kwargs)
+    callers: list[str] = list(USERS)
+    if hasattr(resolve(url.split("?")[0]).func, "cls"):  # an API view: keys too
+        callers += KEYS
     problems = []
-    # Refused users first: an allowed user's POST may change what the next request sees.
-    order = sorted(USERS, key=lambda user: user in ALLOWED[rule])
-    for user_name in order:
+    # Refused callers first: an allowed caller's write may change what the next request sees.
+    for caller in sorted(callers, key=lambda caller: caller in ALLOWED[rule]):
         client = Client()
-        user = school.users[user_name]
-        if user is not None:
-            client.force_login(user)
-        send: Callable[..., Any] = client.post if method == "POST" else client.get
-        response = send(url, HTTP_ACCEPT="application/json, text/html")
+        headers = {"HTTP_ACCEPT": "application/json, text/html"}
+        if caller in KEYS:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {school.keys[caller]}"
+        elif school.users[caller] is not None:
+            client.force_login(school.users[caller])
+        response = client.generic(method, url, **headers)
         status = response.status_code
         body = b"" if response.streaming else response.content
-        if user_name in REFUSED[rule]:
+        if caller in REFUSED[rule]:
             if status not in (LAUNCH_REFUSALS if rule == LAUNCH else REFUSALS):
-                problems.append(f"{user_name} was not refused: {status}")
+                problems.append(f"{caller} was not refused: {status}")
             if school.private_text.encode() in body:
-                problems.append(f"{user_name} saw the owner's text")
-        elif user_name in ALLOWED[rule] and status in {401, 403}:
-            problems.append(f"{user_name} was refused: {status} {body[:200]!r}")
+                problems.append(f"{caller} saw the owner's text")
+        elif caller in ALLOWED[rule] and status in {401, 403}:
+            problems.append(f"{caller} was refused: {status} {body[:200]!r}")
     assert not problems, f"{method} {url} ({rule}): " + "; ".join(problems)
