@@ -153,7 +153,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7 * 3600, minimum=60)
     }
-CELERY_RESULT_BACKEND = "django-db"
+# django-celery-results' table, written best-effort (eduai/operations/task_results.py).
+CELERY_RESULT_BACKEND = "eduai.operations.task_results:BestEffortDatabaseBackend"
 CELERY_RESULT_EXTENDED = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
