@@ -8,12 +8,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+
+if TYPE_CHECKING:
+    from tests.faults import RedisServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -125,3 +128,50 @@ def celery_worker_process(
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# --- Failure tests: a broker and an inference worker of the test's own -----------------------
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator["RedisServer"]:
+    """A redis-server of the test's own on a free port (a broker no session worker reads)."""
+    from tests.faults import RedisServer  # faults imports this module
+
+    server = RedisServer(tmp_path)
+    yield server
+    server.crash()
+
+
+@pytest.fixture
+def start_inference_worker(
+    redis_server: "RedisServer", tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Starts an inference worker on the test's broker (as production runs it: threads pool),
+    each time it is called (``environment``: settings to change, e.g. its DATABASE_URL); stops
+    those still running at the end. Its log is ``tmp_path / "inference-N.log"``."""
+    base = {
+        **_worker_environment(),
+        "REDIS_URL": redis_server.url(0),
+        "CELERY_BROKER_URL": redis_server.url(0),
+    }
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(environment: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = tmp_path / f"inference-{len(started)}.log"
+        process = _start_worker(
+            "inference",
+            ["-Q", "inference", "--pool", "threads", "-c", "2"],
+            log,
+            {**base, **(environment or {})},
+        )
+        started.append(process)
+        _wait_until_ready(process, log, timeout=300)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

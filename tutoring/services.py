@@ -36,6 +36,8 @@ from eduai.documents import DocumentError, extract_text, text_clean
 from eduai.ml import runtime
 from eduai.ml.circuit import CircuitOpenError
 from eduai.ml.generator import GenerationRequest
+from eduai.ml.models import ModelVersion
+from eduai.ml.selectors import model_version_production
 from eduai.ml.streams import STREAM_LIFETIME_SECONDS, event_store
 from eduai.ml.validation import validated_messages
 from eduai.operations.limits import BURST_WINDOW, seconds_to_next_day
@@ -588,6 +590,13 @@ def _retrieve(
     return hits[:RETRIEVAL_K]
 
 
+def _generation_scope(scope: str) -> str:
+    """The course's own generator when it has one (a course-tuned model, or a model server of its
+    own), else the site's."""
+    own = model_version_production(task=ModelVersion.Task.GENERATION, scope=scope)
+    return scope if own is not None else ""
+
+
 def answer_generate(*, answer_id: int) -> Message:
     """Retrieve, build the prompt, stream the answer through the guard, store it with citations."""
     answer = Message.objects.select_related("conversation__course", "reply_to").get(pk=answer_id)
@@ -631,7 +640,8 @@ def answer_generate(*, answer_id: int) -> Message:
         tutor = selectors.tutor_settings_get(
             course_id=course.pk, resource_link_id=conversation.resource_link_id
         )
-        generator = runtime.generator()
+        generation_scope = _generation_scope(scope)
+        generator = runtime.generator(generation_scope)
         messages = prompts.build_messages(
             course_title=course.title,
             mode=tutor.mode,
@@ -652,7 +662,7 @@ def answer_generate(*, answer_id: int) -> Message:
         request = GenerationRequest(
             messages=validated_messages(messages), max_new_tokens=prompts.MAX_NEW_TOKENS
         )
-        for piece in runtime.stream(request):
+        for piece in runtime.stream(request, scope=generation_scope):
             ready = guard.feed(piece)
             if ready:
                 store.publish(stream_id, "token", {"text": ready})

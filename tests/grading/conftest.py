@@ -1,12 +1,9 @@
 """Fixtures of the grading tests: a course with an instructor and a student, and an assignment
 with a rubric and a reference answer (small texts written for these tests); the steps over LTI
 that the end-to-end tests share (a student submits, the instructor approves in the queue); and,
-for the failure tests, a worker of their own and a batch of submissions to score again."""
+for the failure tests, a batch of submissions to score again."""
 
-import subprocess
-from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +12,7 @@ from django.test import Client
 from eduai.courses.models import Enrollment
 from grading.models import AiGrade, Assignment, Submission
 from grading.services import AssignmentData, assignment_create
-from tests.conftest import _start_worker, _wait_until_ready, _worker_environment, wait_for
+from tests.conftest import wait_for
 from tests.factories import (
     AssignmentFactory,
     CourseFactory,
@@ -23,7 +20,6 @@ from tests.factories import (
     SubmissionFactory,
     UserFactory,
 )
-from tests.faults import RedisServer
 
 REFERENCE = (
     "Osmosis is the diffusion of water molecules across a semipermeable membrane from a region of "
@@ -159,7 +155,7 @@ def graded_by_criteria(assignment, student):
     ).submission
 
 
-# --- Failure tests: a worker and a broker of the test's own ------------------------------------
+# --- Failure tests: a batch to score again (on a worker of the test's own) ------------------------
 # Answers that meet no criterion, so each one asks the generator for feedback on every
 # criterion: seconds of work per submission, and the batch is still running after its first grade.
 WEAK_ANSWERS = [
@@ -170,49 +166,6 @@ WEAK_ANSWERS = [
     "I do not know.",
     "Cells eat food.",
 ]
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    yield server
-    server.crash()
-
-
-@pytest.fixture
-def start_inference_worker(
-    redis_server: RedisServer, tmp_path: Path
-) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Starts an inference worker on the test's broker (as production runs it: threads pool),
-    each time it is called (``environment``: settings to change, e.g. its DATABASE_URL); stops
-    those still running at the end. Its log is ``tmp_path / "inference-N.log"``."""
-    base = {
-        **_worker_environment(),
-        "REDIS_URL": redis_server.url(0),
-        "CELERY_BROKER_URL": redis_server.url(0),
-    }
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(environment: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        log = tmp_path / f"inference-{len(started)}.log"
-        process = _start_worker(
-            "inference",
-            ["-Q", "inference", "--pool", "threads", "-c", "2"],
-            log,
-            {**base, **(environment or {})},
-        )
-        started.append(process)
-        _wait_until_ready(process, log, timeout=300)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def failed_batch(count: int = len(WEAK_ANSWERS)) -> tuple[Assignment, list[Submission]]:
