@@ -1,12 +1,17 @@
 """Log lines are redacted of personal data by the site's handlers, in web processes and workers."""
 
+import contextlib
+import copy
 import io
 import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from logging.config import dictConfig
+from typing import Any
 
 import pytest
+from django.conf import settings
 
 from eduai.celery import logging_from_django
 from eduai.privacy.log_redaction import PersonalDataFilter, log_text_redact
@@ -14,17 +19,31 @@ from eduai.privacy.log_redaction import PersonalDataFilter, log_text_redact
 STREAM = "3f2a91c0-1234-4567-8910-123456789012"
 
 
+@contextlib.contextmanager
+def root_logging_kept() -> Iterator[logging.Logger]:
+    """The root logger's handlers and level, put back as they were afterwards (the test suite's
+    own logging is not left pointing at a test's streams)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield root
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+
+
 @pytest.fixture
 def console() -> Iterator[io.StringIO]:
-    """What the site's console handler writes (the handler LOGGING configured, on the root)."""
-    handler = next(
-        h for h in logging.getLogger().handlers if any(isinstance(f, PersonalDataFilter) for f in h.filters)
-    )
+    """What the site's logging (``LOGGING``, configured afresh) writes, in a string."""
     written = io.StringIO()
-    assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(written)
-    yield written
-    handler.setStream(previous)
+    config: dict[str, Any] = copy.deepcopy(settings.LOGGING)
+    config["handlers"]["console"]["stream"] = written
+    with root_logging_kept():
+        dictConfig(config)
+        yield written
 
 
 def test_log_text_keeps_uuids_and_drops_personal_data():
@@ -69,20 +88,12 @@ def test_a_broken_format_is_left_for_logging_to_report(console):
 
 
 def test_celery_workers_log_through_the_same_handlers():
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
+    with root_logging_kept() as root:
         for handler in list(root.handlers):
             root.removeHandler(handler)
         logging_from_django(loglevel="WARNING")
         assert root.level == logging.WARNING
         assert any(isinstance(f, PersonalDataFilter) for h in root.handlers for f in h.filters)
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in handlers:
-            root.addHandler(handler)
-        root.setLevel(level)
 
 
 def test_a_fresh_process_with_the_workers_logging_set_up_redacts_its_lines():
