@@ -65,16 +65,28 @@ logger = logging.getLogger(__name__)
 
 
 @signals.setup_logging.connect
-def logging_from_django(loglevel: int | str | None = None, **kwargs: Any) -> None:
+def logging_from_django(loglevel: int | str | None = None, logfile: str | None = None, **kwargs: Any) -> None:
     """Workers log through Django's ``LOGGING`` (whose handlers redact personal data), not
-    through handlers of Celery's own; ``--loglevel`` still sets the level."""
+    through handlers of Celery's own; ``--loglevel`` still sets the level, ``--logfile`` adds a
+    file with the same filter, and what tasks print is logged (so redacted) as Celery would."""
     from logging.config import dictConfig
 
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+    root = logging.getLogger()
     if loglevel:
-        logging.getLogger().setLevel(loglevel)
+        root.setLevel(loglevel)
+    if logfile:
+        console = root.handlers[0]
+        to_file = logging.FileHandler(logfile)
+        to_file.setFormatter(console.formatter)
+        for log_filter in console.filters:
+            to_file.addFilter(log_filter)
+        root.addHandler(to_file)
+    # Celery skips this when a receiver sets logging up; its default does it.
+    if app.conf.worker_redirect_stdouts:
+        app.log.redirect_stdouts(app.conf.worker_redirect_stdouts_level)
 
 
 def task_send(task: "Task[Any, Any]", *args: Any, countdown: int = 0) -> bool:

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from eduai.audit.models import AuditEntry
 from eduai.courses.access import course_staff_is
@@ -152,8 +151,9 @@ SCORING_REQUESTED = (Submission.Status.QUEUED, Submission.Status.SCORED, Submiss
 
 @dataclass(frozen=True)
 class ScoringRequests:
-    """AI scoring requests of the student in the course and of the whole course: since the start
-    of the UTC day, and in the burst window (``eduai.operations.limits``)."""
+    """AI scoring requests of the student in the course and of the whole course: sent since the
+    start of the UTC day, and due in the burst window (``eduai.operations.limits``): scoring
+    due (``queued_at``) in the last minute or later, deferred ones included."""
 
     student_today: int
     course_today: int
@@ -161,17 +161,16 @@ class ScoringRequests:
     course_burst: int
 
 
-def scoring_requests_counted(*, course_id: int, student_id: int) -> ScoringRequests:
-    now = timezone.now()
+def scoring_requests_counted(*, course_id: int, student_id: int, now: datetime) -> ScoringRequests:
     start_of_day, burst_start = day_start(now), now - BURST_WINDOW
     today, burst, own = (
         Q(submitted_at__gte=start_of_day),
-        Q(submitted_at__gte=burst_start),
+        Q(queued_at__gte=burst_start),
         Q(student_id=student_id),
     )
     counts = Submission.objects.filter(
+        Q(submitted_at__gte=start_of_day) | Q(queued_at__gte=burst_start),
         assignment__course_id=course_id,
-        submitted_at__gte=min(start_of_day, burst_start),
         status__in=SCORING_REQUESTED,
     ).aggregate(
         student_today=Count("id", filter=today & own),
@@ -182,18 +181,19 @@ def scoring_requests_counted(*, course_id: int, student_id: int) -> ScoringReque
     return ScoringRequests(**{name: int(count) for name, count in counts.items()})
 
 
-def scoring_burst_leaves_at(*, course_id: int, student_id: int | None, position: int) -> datetime | None:
-    """When the ``position``-th oldest AI scoring request of the burst window (the student's in
-    the course, or with ``student_id`` None the whole course's) leaves it; None if there are fewer."""
-    requested = Submission.objects.filter(
-        assignment__course_id=course_id,
-        submitted_at__gte=timezone.now() - BURST_WINDOW,
-        status__in=SCORING_REQUESTED,
+def scoring_burst_leaves_at(
+    *, course_id: int, student_id: int | None, position: int, now: datetime
+) -> datetime | None:
+    """When the ``position``-th earliest AI scoring due in the burst window (the student's in the
+    course, or with ``student_id`` None the whole course's; deferred ones included) leaves it;
+    None if there are fewer."""
+    due = Submission.objects.filter(
+        assignment__course_id=course_id, queued_at__gte=now - BURST_WINDOW, status__in=SCORING_REQUESTED
     )
     if student_id is not None:
-        requested = requested.filter(student_id=student_id)
-    found = requested.order_by("submitted_at").values_list("submitted_at", flat=True)[position - 1 : position]
-    return found[0] + BURST_WINDOW if found else None
+        due = due.filter(student_id=student_id)
+    found = due.order_by("queued_at").values_list("queued_at", flat=True)[position - 1 : position]
+    return found[0] + BURST_WINDOW if found and found[0] is not None else None
 
 
 def submissions_confirmed(*, assignment: Assignment) -> QuerySet[ConfirmedGrade]:

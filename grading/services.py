@@ -355,24 +355,26 @@ def _scoring_limits(submission: Submission) -> tuple[str, int]:
     burst = settings.GRADING_SCORING_PER_MINUTE_PER_STUDENT, settings.GRADING_SCORING_PER_MINUTE_PER_COURSE
     if not any(daily) and not any(burst):
         return "", 0
-    course_id, student_id = submission.assignment.course_id, submission.student_id
-    counted = selectors.scoring_requests_counted(course_id=course_id, student_id=student_id)
+    course_id, student_id, now = submission.assignment.course_id, submission.student_id, timezone.now()
+    counted = selectors.scoring_requests_counted(course_id=course_id, student_id=student_id, now=now)
     per_student, per_course = daily
     if per_student and counted.student_today >= per_student:
         return f"You have sent {per_student} answers to AI grading in this course today, the daily limit.", 0
     if per_course and counted.course_today >= per_course:
         return "This course has reached today's limit of AI grading.", 0
-    # Over a burst limit the scoring waits until enough of the window's requests have left it for
-    # this one to be within the limit: bursts are spread out, and nothing is refused.
+    # Over a burst limit the scoring is due when enough of the window's earlier scorings (those
+    # already deferred included) have left it for this one to be within the limit: a burst is
+    # spread over the minutes after it, at most the limit a minute, and nothing is refused.
     leaves = [
-        selectors.scoring_burst_leaves_at(course_id=course_id, student_id=who, position=count - limit + 1)
+        selectors.scoring_burst_leaves_at(
+            course_id=course_id, student_id=who, position=count - limit + 1, now=now
+        )
         for who, count, limit in (
             (student_id, counted.student_burst, burst[0]),
             (None, counted.course_burst, burst[1]),
         )
         if limit and count >= limit
     ]
-    now = timezone.now()
     waits = [math.ceil((moment - now).total_seconds()) for moment in leaves if moment is not None]
     return "", max([1, *waits]) if leaves else 0
 
@@ -406,7 +408,10 @@ def _submission_queue(
     if held_because:
         submission.status, submission.error = Submission.Status.HELD, held_because
     else:
-        submission.status, submission.queued_at = Submission.Status.QUEUED, timezone.now()
+        # When its scoring is due: now, or after a burst limit's wait (the stale-work sweep and the
+        # burst windows count from it).
+        due = timezone.now() + timedelta(seconds=defer_seconds)
+        submission.status, submission.queued_at = Submission.Status.QUEUED, due
     claimed = Submission.objects.filter(pk=submission.pk, status=Submission.Status.RECEIVED).update(
         text=submission.text,
         status=submission.status,

@@ -24,7 +24,7 @@ from lti_tool.models import LtiLaunch
 
 from analytics.models import LearningEvent
 from analytics.services import event_record
-from eduai.courses.access import course_learner_is, course_role, course_staff_is
+from eduai.courses.access import course_learner_is, course_member_is, course_staff_is
 from eduai.courses.models import Course
 from eduai.documents import DocumentError
 from eduai.lti.selectors import LaunchRecord, launch_record_get
@@ -214,7 +214,7 @@ def passage(request: HttpRequest, chunk_id: int) -> HttpResponse:
     """A cited passage, for the course's students and instructors."""
     chunk = get_object_or_404(Chunk.objects.select_related("material", "course"), pk=chunk_id)
     user = _user(request)
-    if course_role(user=user, course_id=chunk.course_id) is None:
+    if not course_member_is(user=user, course_id=chunk.course_id):
         raise Http404
     if course_learner_is(user=user, course_id=chunk.course_id):
         event_record(

@@ -21,8 +21,8 @@ def token_scope(user: AnyUser) -> ApiToken | None:
     return scope if isinstance(scope, ApiToken) else None
 
 
-def course_role(*, user: AnyUser, course_id: int) -> Enrollment.Role | None:
-    """The user's role in the course, or None when not enrolled (or outside the token's scope)."""
+def _enrolled_role(user: AnyUser, course_id: int) -> Enrollment.Role | None:
+    """The user's enrolment role in the course, or None (not enrolled, or outside the token's course)."""
     if not user.is_authenticated:
         return None
     token = token_scope(user)
@@ -31,10 +31,15 @@ def course_role(*, user: AnyUser, course_id: int) -> Enrollment.Role | None:
     value = (
         Enrollment.objects.filter(user_id=user.pk, course_id=course_id).values_list("role", flat=True).first()
     )
-    if value is None:
-        return None
-    role = Enrollment.Role(value)
-    if token is not None and token.role == ApiToken.Role.LEARNER:
+    return Enrollment.Role(value) if value is not None else None
+
+
+def course_role(*, user: AnyUser, course_id: int) -> Enrollment.Role | None:
+    """The user's role in the course, or None when not enrolled (or outside the token's scope);
+    a learner-role token makes staff act as a learner (it never acts above its role)."""
+    role = _enrolled_role(user, course_id)
+    token = token_scope(user)
+    if role is not None and token is not None and token.role == ApiToken.Role.LEARNER:
         return Enrollment.Role.LEARNER
     return role
 
@@ -58,5 +63,6 @@ def course_member_is(*, user: AnyUser, course_id: int) -> bool:
 
 
 def course_learner_is(*, user: AnyUser, course_id: int) -> bool:
-    """Enrolled as a learner (the student pages: tutor chat, submissions)."""
-    return course_role(user=user, course_id=course_id) == Enrollment.Role.LEARNER
+    """Enrolled as a learner (the student pages: tutor chat, submissions). Staff with a
+    learner-role key read as a learner, but are not students: they do not submit or ask."""
+    return _enrolled_role(user, course_id) == Enrollment.Role.LEARNER

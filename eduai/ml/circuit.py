@@ -87,6 +87,9 @@ class CircuitBreaker:
         self._admit()
         try:
             yield from pieces()
+        except GeneratorExit:  # the caller stopped reading (e.g. a guard cut the answer): it worked
+            self._succeeded()
+            raise
         except ValueError:
             self._release_trial()
             raise

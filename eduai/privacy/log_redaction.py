@@ -17,7 +17,7 @@ from .redaction import ADDRESS, EMAIL, NATIONAL_ID
 UUID = re.compile(r"(\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)")
 # "+44 20 7946 0958", "+8613800138000", "(555) 123-4567", "138 0013 8000"; not "2026-12-01" or "123456".
 PHONE_WRITTEN = re.compile(
-    r"(?<![\w+])(?:\+\d(?:[\s.()-]*\d){6,14}|\(?\d{2,4}\)?[\s.-]+\d{2,4}[\s.-]+\d{3,4})(?![\w])"
+    r"(?<![\w+])(?:\+\d(?:[\s.()-]{0,3}\d){6,14}|\(?\d{2,4}\)?[\s.-]{1,3}\d{2,4}[\s.-]{1,3}\d{3,4})(?![\w])"
 )
 STUDENT_ID_PREFIXED = re.compile(r"\b[A-Za-z]{1,2}\d{6,10}\b")
 LOG_PATTERNS = (

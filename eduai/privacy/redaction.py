@@ -16,15 +16,19 @@ from django.conf import settings
 
 MIN_NAME_PART_LENGTH = 3
 
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Every repeat is bounded (RFC 5321 lengths; at most 3 separators between digits), so a long line
+# costs linear time (unbounded repeats made a 64 KB line take seconds).
+EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}\b")
 # 7 or more digits, optionally with a leading +, spaces, dots, dashes or brackets between them.
-PHONE = re.compile(r"(?<![\w+])\+?\d(?:[\s.()-]*\d){6,14}(?![\w])")
+PHONE = re.compile(r"(?<![\w+])\+?\d(?:[\s.()-]{0,3}\d){6,14}(?![\w])")
 # An 18-character national id (e.g. mainland China's), before the shorter student ids.
 NATIONAL_ID = re.compile(r"\b\d{17}[\dXx]\b")
 STREET_SUFFIXES = (
     r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace"
 )
-ADDRESS = re.compile(rf"\b\d{{1,5}}\s+(?:[A-Z][\w'-]*\s+){{1,4}}(?:{STREET_SUFFIXES})\b\.?")
+ADDRESS = re.compile(
+    rf"\b\d{{1,5}}\s{{1,3}}(?:[A-Z][\w'-]{{0,40}}\s{{1,3}}){{1,4}}(?:{STREET_SUFFIXES})\b\.?"
+)
 
 
 @dataclass(frozen=True)

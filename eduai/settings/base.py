@@ -173,7 +173,9 @@ CSRF_COOKIE_SECURE = COOKIES_SECURE
 SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+# The largest request body (files aside): room for pasted material of UPLOAD_MAX_TEXT_CHARS
+# characters even as JSON-escaped CJK text (6 bytes a character).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 # Uploaded files (course material, submissions): the largest file accepted, and the most text
 # kept from one (eduai/documents/). Django's FILE_UPLOAD_MAX_MEMORY_SIZE stays at its default.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)

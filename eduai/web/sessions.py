@@ -21,7 +21,6 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
-from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from eduai.privacy.retention import RetentionRule
@@ -72,7 +71,7 @@ def sessions_erase_user(user_id: int, pseudonyms: frozenset[str]) -> int:
     store = SessionStore()
     theirs = [
         session.pk
-        for session in Session.objects.filter(expire_date__gte=timezone.now()).iterator()
+        for session in Session.objects.iterator()
         if str(store.decode(session.session_data).get(SESSION_KEY, "")) == str(user_id)
     ]
     Session.objects.filter(pk__in=theirs).delete()

@@ -21,10 +21,13 @@ def test_a_burst_is_scored_when_the_minute_lets_it_in(assignment, student, setti
     assignment.save()
     first = submission_create(assignment=assignment, student=student, text=WEAK_ANSWER)
     ai_grade_wait(first)
-    # The first request leaves the minute 5 s from now: the second waits for that.
-    Submission.objects.filter(pk=first.pk).update(submitted_at=timezone.now() - timedelta(seconds=55))
+    # The first scoring leaves the minute 5 s from now: the second waits for that.
+    moment = timezone.now() - timedelta(seconds=55)
+    Submission.objects.filter(pk=first.pk).update(submitted_at=moment, queued_at=moment)
     second = submission_create(assignment=assignment, student=student, text=GOOD_ANSWER)
     assert second.status == Submission.Status.QUEUED
+    assert second.queued_at is not None
+    assert timedelta(seconds=4) <= second.queued_at - second.submitted_at <= timedelta(seconds=6)
     grade = ai_grade_wait(second)
     assert grade.created_at - second.submitted_at >= timedelta(seconds=4)
     assert AiGrade.objects.filter(submission__student=student).count() == 2

@@ -71,7 +71,9 @@ def test_over_the_student_limit_a_submission_is_stored_and_held(
     assert Submission.objects.get(pk=second.pk).superseded  # the held attempt is the current one
     assert 0 < refused.value.retry_after <= 24 * 3600
     # Held submissions do not count: the student is still at 2 requests today.
-    counted = scoring_requests_counted(course_id=assignment.course_id, student_id=student.pk)
+    counted = scoring_requests_counted(
+        course_id=assignment.course_id, student_id=student.pk, now=timezone.now()
+    )
     assert (counted.student_today, counted.course_today) == (2, 2)
     # The instructor sees it waiting, and may send it to AI scoring (not limited).
     assert held in submissions_pending(assignment=assignment)
@@ -103,7 +105,9 @@ def test_yesterdays_requests_and_other_courses_do_not_count(assignment, student,
         )
         Submission.objects.filter(pk=old.pk).update(submitted_at=yesterday)
     SubmissionFactory.create_batch(5, student=student, status=Submission.Status.SCORED)  # other courses
-    counted = scoring_requests_counted(course_id=assignment.course_id, student_id=student.pk)
+    counted = scoring_requests_counted(
+        course_id=assignment.course_id, student_id=student.pk, now=timezone.now()
+    )
     assert (counted.student_today, counted.course_today) == (0, 0)
     assert submission_create(assignment=assignment, student=student, text=WEAK_ANSWER).status == "queued"
 
@@ -117,9 +121,9 @@ def sent_with_delay(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[int], in
 
 
 def _backdate(submission: Submission, seconds: float) -> None:
-    Submission.objects.filter(pk=submission.pk).update(
-        submitted_at=timezone.now() - timedelta(seconds=seconds)
-    )
+    """Sent, and due for scoring, ``seconds`` ago."""
+    moment = timezone.now() - timedelta(seconds=seconds)
+    Submission.objects.filter(pk=submission.pk).update(submitted_at=moment, queued_at=moment)
 
 
 def test_over_the_student_burst_limit_scoring_waits_for_the_minute(
@@ -152,6 +156,24 @@ def test_over_the_student_burst_limit_scoring_waits_for_the_minute(
     assert sent_with_delay[-1][1] == 0
 
 
+def test_a_large_burst_is_spread_at_most_the_limit_a_minute(
+    assignment, student, settings, sent_with_delay, django_capture_on_commit_callbacks
+):
+    settings.GRADING_SCORING_PER_MINUTE_PER_STUDENT = 2
+    assignment.max_attempts = 0
+    assignment.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = [submission_create(assignment=assignment, student=student, text=WEAK_ANSWER) for _ in range(5)]
+    delays = [delay for _, delay in sent_with_delay]
+    assert delays[:2] == [0, 0]
+    assert all(59 <= delay <= 61 for delay in delays[2:4])  # the second minute
+    assert 119 <= delays[4] <= 121  # the third: deferred scorings count where they are due
+    first_due, last_due = (Submission.objects.get(pk=sent[i].pk).queued_at for i in (0, 4))
+    assert first_due is not None
+    assert last_due is not None
+    assert last_due - first_due >= timedelta(seconds=119)
+
+
 def test_over_the_course_burst_limit_everyones_scoring_waits(
     assignment, student, settings, sent_with_delay, django_capture_on_commit_callbacks
 ):
@@ -163,7 +185,9 @@ def test_over_the_course_burst_limit_everyones_scoring_waits(
         mine = submission_create(assignment=assignment, student=student, text=GOOD_ANSWER)
     assert mine.status == Submission.Status.QUEUED
     assert 29 <= sent_with_delay[-1][1] <= 31
-    counted = scoring_requests_counted(course_id=assignment.course_id, student_id=student.pk)
+    counted = scoring_requests_counted(
+        course_id=assignment.course_id, student_id=student.pk, now=timezone.now()
+    )
     assert (counted.student_burst, counted.course_burst, counted.course_today) == (1, 3, 3)
 
 

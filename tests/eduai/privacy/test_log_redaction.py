@@ -4,6 +4,7 @@ import contextlib
 import copy
 import io
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from eduai.celery import logging_from_django
+from eduai.celery import app, logging_from_django
 from eduai.privacy.log_redaction import PersonalDataFilter, log_text_redact
 
 STREAM = "3f2a91c0-1234-4567-8910-123456789012"
@@ -87,26 +88,67 @@ def test_a_broken_format_is_left_for_logging_to_report(console):
     assert record.args == ("many",)
 
 
-def test_celery_workers_log_through_the_same_handlers():
+def test_celery_workers_log_through_the_same_handlers(tmp_path, monkeypatch):
+    # (A worker also sends what tasks print to the log; not in the test runner's own process.)
+    monkeypatch.setitem(app.conf, "worker_redirect_stdouts", False)
+    logfile = tmp_path / "worker.log"
     with root_logging_kept() as root:
         for handler in list(root.handlers):
             root.removeHandler(handler)
-        logging_from_django(loglevel="WARNING")
+        logging_from_django(loglevel="WARNING", logfile=str(logfile))
         assert root.level == logging.WARNING
-        assert any(isinstance(f, PersonalDataFilter) for h in root.handlers for f in h.filters)
+        assert all(any(isinstance(f, PersonalDataFilter) for f in h.filters) for h in root.handlers)
+        logging.getLogger("celery.worker").warning("retrying for maria.g@school.edu")
+        for handler in root.handlers:
+            handler.flush()
+    assert "retrying for [email]" in logfile.read_text()
 
 
-def test_a_fresh_process_with_the_workers_logging_set_up_redacts_its_lines():
-    """The call a Celery worker makes at start (``app.log.setup``), in a process of its own."""
+def _worker_process_output(statement: str) -> subprocess.CompletedProcess[str]:
+    """Run ``statement`` in a process of its own after the call a Celery worker makes at start
+    (``app.log.setup``)."""
     script = (
-        "import logging, django, os;"
+        "import logging, os;"
         "os.environ.setdefault('SECRET_KEY', 'x');"
         "from eduai.celery import app;"
         "app.log.setup(loglevel='INFO');"
-        "logging.getLogger('celery.worker').info('hello from maria.g@school.edu')"
+        f"{statement}"
     )
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
+
+
+def test_a_fresh_process_with_the_workers_logging_set_up_redacts_its_lines():
+    done = _worker_process_output("logging.getLogger('celery.worker').info('hello from maria.g@school.edu')")
     assert "hello from [email]" in done.stderr
     assert "school.edu" not in done.stderr
+
+
+def test_a_workers_printed_output_is_logged_and_redacted():
+    """What a task prints goes to the log (Celery's redirection, kept with our handlers)."""
+    done = _worker_process_output("print('printed by a task for maria.g@school.edu', flush=True)")
+    assert "printed by a task for [email]" in done.stderr
+    assert "school.edu" not in done.stdout + done.stderr
+
+
+def test_long_lines_cost_linear_time():
+    """Bounded patterns: a line of 1 MB that nearly matches everywhere is redacted at once (an
+    unbounded e-mail pattern took seconds for 64 KB). A limit on waiting, not a timed assertion
+    of speed: quadratic behaviour would take minutes."""
+    line = "a." * 500_000 + " +1 " + "1 " * 200_000
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from eduai.privacy.log_redaction import log_text_redact;"
+            " log_text_redact(sys.stdin.read())",
+        ],
+        input=line,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "eduai.settings.test"},
+    )
+    assert done.returncode == 0
