@@ -60,40 +60,29 @@ def test_the_thread_shows_sources_and_rating_buttons(tutor_course, django_captur
     assert f'href="/tutoring/passages/{chunk.pk}/"' in thread
     assert "[1] Photosynthesis" in thread
     assert f'hx-post="/tutoring/answers/{asked.answer.pk}/rating/"' in thread
-    rated = student.post(
-        f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "0"}, HTTP_HX_REQUEST="true"
-    )
+    rate_url = f"/tutoring/answers/{asked.answer.pk}/rating/"
+    rated = student.post(rate_url, {"rating": "0"}, HTTP_HX_REQUEST="true")
     assert 'value="0" aria-describedby' in rated.content.decode()
     assert "HX-Trigger" in rated.headers
-    assert (
-        student.post(
-            f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "x"}, HTTP_HX_REQUEST="true"
-        ).status_code
-        == 400
-    )
-    # Without htmx an invalid rating goes back to the answer with the error; the 0 stays.
-    invalid_plain = student.post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "x"}, follow=True)
-    assert invalid_plain.redirect_chain == [
-        (f"/tutoring/courses/{tutor_course.course.pk}/#message-{asked.answer.pk}", 302)
-    ]
-    assert "A rating is between 0 and 1." in invalid_plain.content.decode()
-    asked.answer.refresh_from_db()
-    assert asked.answer.rating == 0
-    assert (
-        _client(tutor_course.classmate)
-        .post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "1"})
-        .status_code
-        == 404
-    )
-    # A plain form post (htmx has not wired the form yet, or no JavaScript) still counts, and
-    # goes back to the chat page with the notice.
-    plain = student.post(f"/tutoring/answers/{asked.answer.pk}/rating/", {"rating": "1"}, follow=True)
-    assert plain.redirect_chain == [
-        (f"/tutoring/courses/{tutor_course.course.pk}/#message-{asked.answer.pk}", 302)
-    ]
-    assert "Thank you for rating this answer." in plain.content.decode()
-    asked.answer.refresh_from_db()
-    assert asked.answer.rating == 1
+    assert student.post(rate_url, {"rating": "x"}, HTTP_HX_REQUEST="true").status_code == 400
+    assert _client(tutor_course.classmate).post(rate_url, {"rating": "1"}).status_code == 404
+
+    def rate_plain(value: str) -> tuple[str, float | None]:
+        """A plain form post (htmx has not wired the form yet, or no JavaScript): back to the
+        answer on the chat page, with a message; returns the page and the stored rating."""
+        response = student.post(rate_url, {"rating": value}, follow=True)
+        assert response.redirect_chain == [
+            (f"/tutoring/courses/{tutor_course.course.pk}/#message-{asked.answer.pk}", 302)
+        ]
+        asked.answer.refresh_from_db()
+        return response.content.decode(), asked.answer.rating
+
+    page, stored = rate_plain("x")
+    assert "A rating is between 0 and 1." in page
+    assert stored == 0  # an invalid rating changes nothing
+    page, stored = rate_plain("1")
+    assert "Thank you for rating this answer." in page
+    assert stored == 1
     assert (
         f'method="post" action="/tutoring/answers/{asked.answer.pk}/rating/"'
         in student.get(f"/tutoring/courses/{tutor_course.course.pk}/thread/").content.decode()

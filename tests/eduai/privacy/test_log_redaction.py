@@ -82,7 +82,7 @@ def test_the_site_handler_redacts_messages_arguments_and_exceptions(console):
     assert "0013" not in written
 
 
-def test_a_broken_format_is_left_for_logging_to_report(console):
+def test_a_broken_format_is_left_for_logging_to_report():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
     assert PersonalDataFilter().filter(record)
     assert record.args == ("many",)
